@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Why an OCI image layout, or a file in it, could not be read.
+public enum OCILayoutError: Error, Hashable, Sendable, CustomStringConvertible {
+    case notADirectory(String)
+    /// `oci-layout` or `index.json` is missing or not what the image layout spec says.
+    case notAnOCILayout(String)
+    case fileNotFound(String)
+    /// The path resolves (through a symbolic link) outside the layout.
+    case escapesLayout(String)
+    case tooLarge(String, size: Int64, limit: Int)
+    case io(String, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .notADirectory(let path): "not a directory: \(path)"
+        case .notAnOCILayout(let why): "not an OCI image layout: \(why)"
+        case .fileNotFound(let path): "no such file in the layout: \(path)"
+        case .escapesLayout(let path): "refusing a path that leads outside the layout: \(path)"
+        case .tooLarge(let path, let size, let limit): "\(path) is \(size) bytes, more than \(limit)"
+        case .io(let path, let code): "\(path): \(String(cString: strerror(code)))"
+        }
+    }
+}

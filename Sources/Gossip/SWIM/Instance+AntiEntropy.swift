@@ -1,0 +1,171 @@
+extension SWIM.Instance {
+    /// How long a payload fetch may be outstanding before it is retried.
+    static var payloadFetchRetry: Duration { .seconds(5) }
+
+    mutating func antiEntropyTick(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        if now >= nextPushPullAt {
+            nextPushPullAt = now + settings.pushPullInterval(members: groupSize)
+            if let peer = randomMembers(1, where: { $0.status == .alive }).first {
+                out.append(.openStream(pushPull(join: false), to: peer.endpoint))
+            }
+        }
+        if now >= nextReconnectAt {
+            // Serf's reconnect: state exchange with a random dead member heals
+            // a partition once the network does.
+            nextReconnectAt = now + settings.reconnectInterval
+            if let peer = randomMembers(1, where: { $0.status == .dead }).first {
+                out.append(.openStream(pushPull(join: false), to: peer.endpoint))
+            }
+        }
+        if let joinAt = nextJoinAt {
+            if activeMemberCount > 0 {
+                joinBackoff = settings.joinRetryInitial
+                nextJoinAt = now + settings.joinRetryInitial
+            } else if now >= joinAt {
+                // Isolated (just started, or everyone else is gone): ask the
+                // shell to resolve the seeds again, backing off exponentially.
+                out.append(.resolveSeeds)
+                nextJoinAt = now + joinBackoff
+                joinBackoff = min(joinBackoff * 2, settings.joinRetryMaximum)
+            }
+        }
+    }
+
+    mutating func join(_ endpoints: [SWIM.Endpoint], _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        for endpoint in Set(endpoints) where endpoint != myself.endpoint {
+            out.append(.openStream(pushPull(join: true), to: endpoint))
+        }
+    }
+
+    /// Our full view and our own payload, for a push/pull exchange.
+    func pushPull(join: Bool) -> SWIM.StreamMessage {
+        var states = members.values.map(\.state)
+        states.append(myself.state)
+        return .pushPull(join: join, from: sender, members: states, payload: ownPayload)
+    }
+
+    mutating func answerStream(
+        id: UInt64, _ message: SWIM.StreamMessage, from: SWIM.Endpoint, _ now: SWIM.Instant,
+        _ out: inout [SWIM.Directive]
+    ) {
+        switch message {
+        case .pushPull(_, let peer, let states, let payload):
+            // Merge first so that the answer already carries any refutation.
+            merge(states, sentBy: peer.name, payload: payload, now, &out)
+            out.append(.replyStream(id: id, pushPull(join: false)))
+        case .payloadRequest(let owner, let generation):
+            let held = payload(of: owner)
+            out.append(.replyStream(id: id, .payloadResponse(owner: owner, payload: (held?.generation ?? 0) >= generation ? held : nil)))
+        case .payloadResponse:
+            break
+        }
+    }
+
+    mutating func receiveStreamReply(_ message: SWIM.StreamMessage, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        switch message {
+        case .pushPull(_, let peer, let states, let payload):
+            merge(states, sentBy: peer.name, payload: payload, now, &out)
+        case .payloadResponse(let owner, let payload):
+            pendingPayloadFetches[owner] = nil
+            if let payload { store(payload, of: owner, now, &out) }
+        case .payloadRequest:
+            break
+        }
+    }
+
+    mutating func streamFailed(_ message: SWIM.StreamMessage) {
+        if case .payloadRequest(let owner, _) = message { pendingPayloadFetches[owner] = nil }
+    }
+
+    /// Merges a remote view (memberlist `mergeState`). A remote "dead" only
+    /// makes us suspect, so that the member gets its chance to refute; a
+    /// remote "left" is the member's own word and is taken as is.
+    mutating func merge(
+        _ states: [SWIM.MemberState], sentBy peer: String, payload: SWIM.Payload?, _ now: SWIM.Instant,
+        _ out: inout [SWIM.Directive]
+    ) {
+        for state in states {
+            switch state.status {
+            case .alive:
+                alive(state, now, &out)
+            case .suspect, .dead:
+                // First learn the member exists, so the suspicion can apply.
+                if members[state.name] == nil, state.name != myself.name {
+                    var asAlive = state
+                    asAlive.status = .alive
+                    alive(asAlive, now, &out)
+                }
+                suspect(name: state.name, incarnation: state.incarnation, from: peer, now, &out)
+            case .left:
+                declareDead(name: state.name, incarnation: state.incarnation, from: state.name, now, &out)
+            }
+        }
+        if let payload, peer != myself.name { store(payload, of: peer, now, &out) }
+    }
+
+    mutating func store(_ payload: SWIM.Payload, of owner: String, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        guard owner != myself.name, var member = members[owner], payload.bytes.count <= settings.maximumPayloadSize,
+            payload.generation > (payloads[owner]?.generation ?? 0)
+        else { return }
+        payloads[owner] = payload
+        if payload.generation > member.payloadGeneration {
+            member.payloadGeneration = payload.generation
+            store(member)
+        }
+        out.append(.notify(.payloadChanged(owner: owner, generation: payload.generation)))
+    }
+
+    /// Records that `owner` has reached `generation` and fetches it if we hold less.
+    mutating func noteGeneration(_ owner: String, _ generation: UInt64, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        guard var member = members[owner] else { return }
+        if generation > member.payloadGeneration {
+            member.payloadGeneration = generation
+            store(member)
+        }
+        if member.payloadGeneration > (payloads[owner]?.generation ?? 0) {
+            requestPayload(of: owner, now, &out)
+        }
+    }
+
+    /// Fetches a member's whole payload from the member itself, at most one
+    /// request at a time per member.
+    mutating func requestPayload(of owner: String, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        guard let member = members[owner], member.status.isActive else { return }
+        if let since = pendingPayloadFetches[owner], now - since < Self.payloadFetchRetry { return }
+        pendingPayloadFetches[owner] = now
+        out.append(.openStream(.payloadRequest(owner: owner, generation: member.payloadGeneration), to: member.endpoint))
+    }
+
+    /// Publishes our own payload: small deltas are gossiped as they are;
+    /// anything else bumps our incarnation so that the new generation spreads
+    /// with our alive message and members fetch the payload.
+    mutating func publishPayload(_ payload: SWIM.Payload, delta: [UInt8]?, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        let base = ownPayload?.generation ?? 0
+        precondition(payload.generation > base, "payload generations must increase")
+        ownPayload = payload
+        myself.payloadGeneration = payload.generation
+        let update = delta.map { SWIM.Update.payloadDelta(owner: myself.name, base: base, generation: payload.generation, delta: $0) }
+        if let update, base > 0, WireCodec.encodedSize(of: update) <= (settings.packetBudget - WireCodec.envelopeReserve) / 2 {
+            broadcasts.enqueue(update)
+        } else {
+            myself.incarnation += 1
+            broadcasts.enqueue(.alive(myself.state))
+        }
+    }
+
+    /// Graceful leave: a dead message about ourselves from ourselves means
+    /// "left". It goes straight to every active member we know (small groups
+    /// are the norm) and is gossiped as usual.
+    mutating func leave(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        guard !isLeaving else { return }
+        myself.incarnation += 1
+        myself.status = .left
+        myself.statusChangedAt = now
+        probe = nil
+        let news = SWIM.Update.dead(name: myself.name, incarnation: myself.incarnation, from: myself.name)
+        broadcasts.enqueue(news)
+        for m in randomMembers(64, where: { $0.status.isActive }) {
+            out.append(send(.gossip(from: myself.name), to: m.endpoint, first: [news]))
+        }
+    }
+}

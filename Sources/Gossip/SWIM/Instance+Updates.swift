@@ -1,0 +1,153 @@
+extension SWIM.Instance {
+    mutating func apply(_ update: SWIM.Update, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        switch update {
+        case .alive(let state):
+            alive(state, now, &out)
+        case .suspect(let name, let incarnation, let from):
+            suspect(name: name, incarnation: incarnation, from: from, now, &out)
+        case .dead(let name, let incarnation, let from):
+            declareDead(name: name, incarnation: incarnation, from: from, now, &out)
+        case .payloadDelta(let owner, let base, let generation, let delta):
+            payloadDelta(owner: owner, base: base, generation: generation, delta: delta, now, &out)
+        }
+    }
+
+    /// An alive message (SWIM §4.2): accepted only with a higher incarnation
+    /// than known. A new address for a known name is accepted only once the
+    /// old member is dead or left (a restarted node); while it is active it is
+    /// a name conflict and refused, so two live processes cannot flap.
+    mutating func alive(_ state: SWIM.MemberState, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        if state.name == myself.name {
+            // News of our own earlier life, or of an impostor: out-incarnate it.
+            if !isLeaving, state.incarnation >= myself.incarnation,
+                state.endpoint != myself.endpoint || state.metadata != myself.metadata
+                    || state.incarnation > myself.incarnation
+            {
+                refute(above: state.incarnation, &out)
+            }
+            return
+        }
+        guard var member = members[state.name] else {
+            let member = SWIM.Member(
+                name: state.name, endpoint: state.endpoint, incarnation: state.incarnation, status: .alive,
+                metadata: state.metadata, payloadGeneration: 0, statusChangedAt: now)
+            store(member)
+            broadcasts.enqueue(.alive(state))
+            out.append(.notify(.memberChanged(state, previous: nil)))
+            noteGeneration(state.name, state.payloadGeneration, now, &out)
+            return
+        }
+        defer { noteGeneration(state.name, state.payloadGeneration, now, &out) }
+        guard state.incarnation > member.incarnation else { return }
+        if state.endpoint != member.endpoint, member.status.isActive {
+            out.append(.notify(.nameConflict(name: state.name, endpoint: state.endpoint)))
+            return
+        }
+        let previous = member.status
+        if previous != .alive { member.statusChangedAt = now }
+        if state.endpoint != member.endpoint { member.roundTripTime = nil }
+        member.incarnation = state.incarnation
+        member.status = .alive
+        member.endpoint = state.endpoint
+        member.metadata = state.metadata
+        store(member)
+        suspicions[state.name] = nil
+        broadcasts.enqueue(.alive(state))
+        out.append(.notify(.memberChanged(member.state, previous: previous)))
+    }
+
+    /// A suspicion (SWIM §4.2 with Lifeguard §4.2 timeouts). A suspicion of
+    /// ourselves is refuted; repeated suspicions from distinct members
+    /// confirm a running timer and are passed on.
+    mutating func suspect(
+        name: String, incarnation: SWIM.Incarnation, from accuser: String, _ now: SWIM.Instant,
+        _ out: inout [SWIM.Directive]
+    ) {
+        if name == myself.name {
+            if !isLeaving, incarnation >= myself.incarnation { refute(above: incarnation, &out) }
+            return
+        }
+        guard var member = members[name], incarnation >= member.incarnation else { return }
+        if member.status == .suspect, var running = suspicions[name], running.incarnation == incarnation {
+            if running.confirm(by: accuser) {
+                suspicions[name] = running
+                broadcasts.enqueue(.suspect(name: name, incarnation: incarnation, from: accuser))
+            }
+            return
+        }
+        guard member.status == .alive else { return }
+        member.status = .suspect
+        member.incarnation = incarnation
+        member.statusChangedAt = now
+        store(member)
+        let n = groupSize
+        // k independent confirmations are expected, unless the group is too
+        // small to provide them (memberlist: k = SuspicionMult − 2, 0 if n − 2 < k).
+        var expected = settings.suspicionMultiplier - 2
+        if n - 2 < expected { expected = 0 }
+        suspicions[name] = SWIM.Suspicion(
+            incarnation: incarnation, from: accuser, startedAt: now,
+            minimum: settings.suspicionMinimum(members: n), maximum: settings.suspicionMaximum(members: n),
+            expectedConfirmations: expected)
+        broadcasts.enqueue(.suspect(name: name, incarnation: incarnation, from: accuser))
+        out.append(.notify(.memberChanged(member.state, previous: .alive)))
+    }
+
+    /// A death (or, when `from == name`, a graceful leave).
+    mutating func declareDead(
+        name: String, incarnation: SWIM.Incarnation, from accuser: String, _ now: SWIM.Instant,
+        _ out: inout [SWIM.Directive]
+    ) {
+        if name == myself.name {
+            if !isLeaving, incarnation >= myself.incarnation { refute(above: incarnation, &out) }
+            return
+        }
+        guard var member = members[name], incarnation >= member.incarnation else { return }
+        let status: SWIM.Status = accuser == name ? .left : .dead
+        // Dead may still become left (the member's own word), nothing else.
+        guard member.status.isActive || (member.status == .dead && status == .left) else { return }
+        let previous = member.status
+        member.status = status
+        member.incarnation = incarnation
+        member.statusChangedAt = now
+        store(member)
+        suspicions[name] = nil
+        pendingPayloadFetches[name] = nil
+        if probe?.target == name { probe = nil }
+        broadcasts.enqueue(.dead(name: name, incarnation: incarnation, from: accuser))
+        out.append(.notify(.memberChanged(member.state, previous: previous)))
+    }
+
+    /// Outbids an accusation with a higher incarnation (SWIM §4.2). Having to
+    /// refute is a sign of our own poor health (Lifeguard §4.1).
+    mutating func refute(above incarnation: SWIM.Incarnation, _ out: inout [SWIM.Directive]) {
+        myself.incarnation = incarnation + 1
+        health.apply(1)
+        broadcasts.enqueue(.alive(myself.state))
+        out.append(.notify(.refuted(incarnation: myself.incarnation)))
+    }
+
+    /// A payload delta: applied when we hold its base, passed on when it is
+    /// news, and answered by a fetch from the owner when we cannot apply it.
+    mutating func payloadDelta(
+        owner: String, base: UInt64, generation: UInt64, delta: [UInt8], _ now: SWIM.Instant,
+        _ out: inout [SWIM.Directive]
+    ) {
+        guard owner != myself.name, var member = members[owner] else { return }
+        let held = payloads[owner]?.generation ?? 0
+        guard generation > held else { return }
+        if generation > member.payloadGeneration {
+            member.payloadGeneration = generation
+            store(member)
+            broadcasts.enqueue(.payloadDelta(owner: owner, base: base, generation: generation, delta: delta))
+        }
+        if let current = payloads[owner], current.generation == base, let merge,
+            let merged = merge(current.bytes, delta)
+        {
+            payloads[owner] = SWIM.Payload(generation: generation, bytes: merged)
+            out.append(.notify(.payloadChanged(owner: owner, generation: generation)))
+        } else {
+            requestPayload(of: owner, now, &out)
+        }
+    }
+}

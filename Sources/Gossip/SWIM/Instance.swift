@@ -1,0 +1,274 @@
+extension SWIM {
+    /// One member's view of the group and its protocol state, as a value.
+    ///
+    /// Feed it `Event`s with the current time through `handle(_:at:)`, carry
+    /// out the returned `Directive`s, and call it again with `.tick` no later
+    /// than `nextDeadline`. It does no I/O, reads no clock and draws
+    /// randomness only from its seeded generator, so a run is reproducible.
+    ///
+    /// The protocol logic lives in extensions: probing and Lifeguard
+    /// (`Instance+Probing.swift`), handling of alive/suspect/dead news
+    /// (`Instance+Updates.swift`), and state exchange, joining and payloads
+    /// (`Instance+AntiEntropy.swift`).
+    public struct Instance: Sendable {
+        public let settings: Settings
+        /// This member's own record. Its status is `alive`, or `left` after `.leave`.
+        public internal(set) var myself: Member
+        var ownPayload: Payload?
+        let merge: PayloadMerge?
+
+        /// Every other member ever heard of and not yet reaped, by name.
+        var members: [String: Member] = [:]
+        /// Names of `members` in an array for O(1) random sampling.
+        var memberNames: [String] = []
+        var memberIndex: [String: Int] = [:]
+        /// Members whose status is alive or suspect (not counting ourselves).
+        public internal(set) var activeMemberCount = 0
+        /// Payloads of other members that this node holds.
+        var payloads: [String: Payload] = [:]
+        var pendingPayloadFetches: [String: Instant] = [:]
+
+        var health: LocalHealth
+        var suspicions: [String: Suspicion] = [:]
+        var broadcasts = BroadcastQueue()
+        var random: Random
+        var lastSequence: SequenceNumber = 0
+
+        var probe: Probe?
+        var probeOrder: [String] = []
+        var probeCursor = 0
+        var relays: [SequenceNumber: Relay] = [:]
+
+        var nextProbeAt: Instant
+        var nextGossipAt: Instant
+        var nextPushPullAt: Instant
+        var nextReconnectAt: Instant
+        var nextReapAt: Instant
+        /// Next time to resolve the seeds again while isolated; nil without seeds.
+        var nextJoinAt: Instant?
+        var joinBackoff: Duration
+
+        /// - Parameters:
+        ///   - settings: protocol timing (a profile, possibly adjusted).
+        ///   - name: this member's unique name.
+        ///   - endpoint: the advertised address other members dial.
+        ///   - metadata: small key/value metadata gossiped with every alive message.
+        ///   - hasSeeds: whether `.resolveSeeds` is worth asking for while alone.
+        ///   - merge: applies payload deltas; without it, deltas trigger fetches.
+        ///   - seed: seeds the random generator.
+        ///   - now: the current time.
+        public init(
+            settings: Settings, name: String, endpoint: Endpoint, metadata: Metadata = [:],
+            incarnation: Incarnation = 0, hasSeeds: Bool, merge: PayloadMerge? = nil, seed: UInt64, now: Instant
+        ) {
+            precondition(!name.isEmpty && name.utf8.count <= Settings.maximumNameLength, "invalid member name")
+            precondition(WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize, "metadata too large")
+            self.settings = settings
+            self.myself = Member(
+                name: name, endpoint: endpoint, incarnation: incarnation, status: .alive, metadata: metadata,
+                statusChangedAt: now)
+            self.merge = merge
+            self.health = LocalHealth(maximum: settings.awarenessMaxMultiplier)
+            var random = Random(seed: seed)
+            // Stagger periodic work so that members started together do not
+            // probe and exchange state in lockstep.
+            func jitter(_ d: Duration) -> Duration { d.scaled(by: Double.random(in: 0..<1, using: &random)) }
+            self.nextProbeAt = now + jitter(settings.probeInterval)
+            self.nextGossipAt = now + jitter(settings.gossipInterval)
+            self.nextPushPullAt = now + settings.pushPullInterval.scaled(by: 0.5) + jitter(settings.pushPullInterval)
+            self.nextReconnectAt = now + settings.reconnectInterval + jitter(settings.reconnectInterval)
+            self.nextReapAt = now + .seconds(1)
+            self.random = random
+            self.joinBackoff = settings.joinRetryInitial
+            self.nextJoinAt = hasSeeds ? now : nil
+        }
+
+        // MARK: Reading the view
+
+        /// Every other known member, sorted by name.
+        public var otherMembers: [Member] { members.values.sorted { $0.name < $1.name } }
+
+        /// All members including this one, sorted by name.
+        public var allMembers: [Member] { (otherMembers + [myself]).sorted { $0.name < $1.name } }
+
+        public func member(named name: String) -> Member? { name == myself.name ? myself : members[name] }
+
+        /// The payload this node holds for `name` (its own included).
+        public func payload(of name: String) -> Payload? { name == myself.name ? ownPayload : payloads[name] }
+
+        /// Lifeguard's local health multiplier score (0 is healthy).
+        public var localHealthScore: Int { health.score }
+
+        /// Updates waiting to be gossiped.
+        public var pendingBroadcasts: Int { broadcasts.count }
+
+        public var isLeaving: Bool { myself.status == .left }
+
+        /// Group size used to scale timeouts and retransmissions.
+        var groupSize: Int { activeMemberCount + 1 }
+
+        /// The latest time by which `.tick` must be delivered.
+        public var nextDeadline: Instant {
+            var deadline = nextReapAt
+            func consider(_ t: Instant?) { if let t, t < deadline { deadline = t } }
+            if !isLeaving {
+                if let probe { consider(probe.indirectSent ? probe.deadline : probe.ackDeadline) } else { consider(nextProbeAt) }
+                consider(nextPushPullAt)
+                consider(nextReconnectAt)
+                consider(nextJoinAt)
+            }
+            for s in suspicions.values { consider(s.deadline) }
+            for r in relays.values { consider(r.wantsNack && !r.nackSent ? r.nackAt : r.expiresAt) }
+            if !broadcasts.isEmpty { consider(nextGossipAt) }
+            return deadline
+        }
+
+        // MARK: Events
+
+        /// Handles one event at time `now` and returns what to do.
+        public mutating func handle(_ event: Event, at now: Instant) -> [Directive] {
+            var out: [Directive] = []
+            switch event {
+            case .tick:
+                tick(now, &out)
+            case .join(let endpoints):
+                join(endpoints, now, &out)
+            case .packet(let packet, let from):
+                receive(packet, from: from, now, &out)
+            case .streamRequest(let id, let message, let from):
+                answerStream(id: id, message, from: from, now, &out)
+            case .streamReply(let message, _):
+                receiveStreamReply(message, now, &out)
+            case .streamFailed(let message, _):
+                streamFailed(message)
+            case .localPayload(let payload, let delta):
+                publishPayload(payload, delta: delta, now, &out)
+            case .localMetadata(let metadata):
+                precondition(WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize, "metadata too large")
+                myself.metadata = metadata
+                myself.incarnation += 1
+                broadcasts.enqueue(.alive(myself.state))
+            case .leave:
+                leave(now, &out)
+            }
+            return out
+        }
+
+        mutating func tick(_ now: Instant, _ out: inout [Directive]) {
+            if !isLeaving {
+                probeTick(now, &out)
+                antiEntropyTick(now, &out)
+            }
+            expireSuspicions(now, &out)
+            relayTick(now, &out)
+            if now >= nextGossipAt {
+                gossip(now, &out)
+                nextGossipAt = max(nextGossipAt + settings.gossipInterval, now)
+            }
+            if now >= nextReapAt {
+                reap(now, &out)
+                nextReapAt = now + .seconds(1)
+            }
+        }
+
+        mutating func receive(_ packet: Packet, from source: Endpoint, _ now: Instant, _ out: inout [Directive]) {
+            for update in packet.updates { apply(update, now, &out) }
+            switch packet.message {
+            case .ping(let sequence, let target, let from):
+                // A ping for another name reached us (a reused address): stay silent
+                // so the prober suspects the member it meant.
+                guard target == myself.name else { return }
+                out.append(send(.ack(sequence: sequence, from: myself.name), to: from.endpoint))
+            case .pingRequest(let sequence, let target, let from, let wantsNack):
+                relay(sequence: sequence, target: target, requester: from, wantsNack: wantsNack, now, &out)
+            case .ack(let sequence, _):
+                acknowledge(sequence, now, &out)
+            case .nack(let sequence, _):
+                if probe?.sequence == sequence { probe?.nacks += 1 }
+            case .gossip:
+                break
+            }
+        }
+
+        /// Builds a packet with as many piggybacked updates as fit the budget.
+        mutating func send(_ message: Message, to endpoint: Endpoint, first: [Update] = []) -> Directive {
+            var budget = settings.packetBudget - WireCodec.envelopeReserve - WireCodec.encodedSize(of: message)
+            for u in first { budget -= WireCodec.encodedSize(of: u) }
+            let updates = first + broadcasts.take(budget: budget, limit: settings.retransmitLimit(members: groupSize))
+            return .sendPacket(Packet(message, updates: updates), to: endpoint)
+        }
+
+        mutating func nextSequence() -> SequenceNumber {
+            lastSequence &+= 1
+            return lastSequence
+        }
+
+        // MARK: Member bookkeeping
+
+        /// Inserts or replaces a member, keeping the sampling array and the
+        /// active count in step.
+        mutating func store(_ member: Member) {
+            let previous = members.updateValue(member, forKey: member.name)
+            if previous == nil {
+                memberIndex[member.name] = memberNames.count
+                memberNames.append(member.name)
+                // New members join the probe order at a random place (memberlist).
+                let insertAt = Int.random(in: probeCursor...probeOrder.count, using: &random)
+                probeOrder.insert(member.name, at: insertAt)
+            }
+            activeMemberCount += (member.status.isActive ? 1 : 0) - ((previous?.status.isActive ?? false) ? 1 : 0)
+        }
+
+        mutating func remove(_ name: String) {
+            guard let removed = members.removeValue(forKey: name), let index = memberIndex.removeValue(forKey: name)
+            else { return }
+            let last = memberNames.removeLast()
+            if index < memberNames.count {
+                memberNames[index] = last
+                memberIndex[last] = index
+            }
+            if removed.status.isActive { activeMemberCount -= 1 }
+            suspicions[name] = nil
+            payloads[name] = nil
+            pendingPayloadFetches[name] = nil
+        }
+
+        /// Up to `count` distinct random members satisfying `accept`, by
+        /// rejection sampling (cheap when most members qualify) with a full
+        /// scan as fallback.
+        mutating func randomMembers(_ count: Int, where accept: (Member) -> Bool) -> [Member] {
+            guard count > 0, !memberNames.isEmpty else { return [] }
+            var chosen: [Member] = []
+            var seen: Set<String> = []
+            var attempts = 0
+            while chosen.count < count, attempts < 4 * count + 8 {
+                attempts += 1
+                let name = memberNames[Int.random(in: 0..<memberNames.count, using: &random)]
+                guard !seen.contains(name), let m = members[name] else { continue }
+                seen.insert(name)
+                if accept(m) { chosen.append(m) }
+            }
+            if chosen.count < count {
+                var rest = memberNames.filter { !seen.contains($0) }.compactMap { members[$0] }.filter(accept)
+                rest.shuffle(using: &random)
+                chosen.append(contentsOf: rest.prefix(count - chosen.count))
+            }
+            return chosen
+        }
+
+        mutating func reap(_ now: Instant, _ out: inout [Directive]) {
+            var expired: [String] = []
+            for m in members.values {
+                switch m.status {
+                case .dead where now - m.statusChangedAt >= settings.deadMemberRetention: expired.append(m.name)
+                case .left where now - m.statusChangedAt >= settings.leftMemberRetention: expired.append(m.name)
+                default: break
+                }
+            }
+            for name in expired {
+                remove(name)
+                out.append(.notify(.memberRemoved(name: name)))
+            }
+        }
+    }
+}

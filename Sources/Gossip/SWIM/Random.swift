@@ -1,0 +1,36 @@
+extension SWIM {
+    /// A small, seedable, `Sendable` random number generator (xoshiro256**,
+    /// Blackman and Vigna 2018), so that the instance's choices are
+    /// reproducible: the simulator seeds it, the network shell seeds it from
+    /// the system generator.
+    public struct Random: RandomNumberGenerator, Sendable {
+        private var state: (UInt64, UInt64, UInt64, UInt64)
+
+        public init(seed: UInt64) {
+            // SplitMix64 expands the seed into a non-zero state.
+            var s = seed
+            func next() -> UInt64 {
+                s &+= 0x9E37_79B9_7F4A_7C15
+                var z = s
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                return z ^ (z >> 31)
+            }
+            state = (next(), next(), next(), next())
+        }
+
+        public mutating func next() -> UInt64 {
+            let result = rotl(state.1 &* 5, 7) &* 9
+            let t = state.1 << 17
+            state.2 ^= state.0
+            state.3 ^= state.1
+            state.1 ^= state.2
+            state.0 ^= state.3
+            state.2 ^= t
+            state.3 = rotl(state.3, 45)
+            return result
+        }
+
+        private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    }
+}

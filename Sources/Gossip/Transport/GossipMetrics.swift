@@ -1,0 +1,41 @@
+import Metrics
+
+/// The gossip layer's metrics, created once (swift-metrics handlers are
+/// looked up by label on creation).
+struct GossipMetrics: Sendable {
+    private let packetsSent = Counter(label: "gossip_packets_sent_total")
+    private let bytesSent = Counter(label: "gossip_bytes_sent_total")
+    private let packetsReceived = Counter(label: "gossip_packets_received_total")
+    private let bytesReceived = Counter(label: "gossip_bytes_received_total")
+    private let rejectedUnauthenticated = Counter(label: "gossip_rejected_total", dimensions: [("reason", "unauthenticated")])
+    private let rejectedReplayed = Counter(label: "gossip_rejected_total", dimensions: [("reason", "replayed")])
+    private let rejectedMalformed = Counter(label: "gossip_rejected_total", dimensions: [("reason", "malformed")])
+    private let membersByStatus: [SWIM.Status: Gauge] = Dictionary(
+        uniqueKeysWithValues: SWIM.Status.allCases.map { ($0, Gauge(label: "gossip_members", dimensions: [("state", "\($0)")])) })
+    private let health = Gauge(label: "gossip_local_health_score")
+
+    func sent(bytes: Int) {
+        packetsSent.increment()
+        bytesSent.increment(by: bytes)
+    }
+
+    func received(bytes: Int) {
+        packetsReceived.increment()
+        bytesReceived.increment(by: bytes)
+    }
+
+    func rejected(_ reason: String) {
+        switch reason {
+        case "unauthenticated": rejectedUnauthenticated.increment()
+        case "replayed": rejectedReplayed.increment()
+        default: rejectedMalformed.increment()
+        }
+    }
+
+    func update(members: [SWIM.Member], health score: Int) {
+        var counts: [SWIM.Status: Int] = [:]
+        for m in members { counts[m.status, default: 0] += 1 }
+        for (status, gauge) in membersByStatus { gauge.record(counts[status] ?? 0) }
+        health.record(score)
+    }
+}

@@ -1,0 +1,21 @@
+/// Counters of a running node, for status pages and tests.
+public struct GossipStatistics: Sendable, Hashable, Codable {
+    public var packetsSent = 0
+    public var packetsReceived = 0
+    public var bytesSent = 0
+    public var bytesReceived = 0
+    public var streamsOpened = 0
+    public var streamsAccepted = 0
+    public var streamsFailed = 0
+    /// Datagrams and frames no installed key could open (wrong key or label, tampered).
+    public var rejectedUnauthenticated = 0
+    /// Sealed messages outside the clock window, or seen before.
+    public var rejectedReplayed = 0
+    /// Messages that opened but did not decode.
+    public var rejectedMalformed = 0
+
+    public init() {}
+
+    /// Everything rejected, whatever the reason.
+    public var rejected: Int { rejectedUnauthenticated + rejectedReplayed + rejectedMalformed }
+}

@@ -1,0 +1,270 @@
+/// The binary encoding of packets and stream messages (before sealing).
+///
+/// Layout: a version byte, a kind byte, then big-endian fixed-width integers,
+/// strings with a one-byte length and blobs with a two- or four-byte length.
+/// Piggybacked updates follow the message in a packet, each prefixed by its
+/// own kind byte, so `encodedSize(of:)` is exact and the broadcast queue can
+/// fill a packet up to its byte budget.
+public enum WireCodec {
+    public static let version: UInt8 = 1
+    /// Largest plaintext datagram accepted (a UDP datagram's maximum).
+    public static let maximumPacketSize = 65_507
+    /// Largest metadata map, encoded.
+    public static let maximumMetadataSize = 512
+    /// Largest stream message accepted: payloads of a few hundred KiB per
+    /// member plus member records.
+    public static let maximumStreamMessageSize = 16 << 20
+    /// Bytes of a packet budget kept for sealing (version, key id, nonce,
+    /// timestamp, authentication tag) so that sealed packets stay in budget.
+    public static let envelopeReserve = 64
+
+    private enum PacketKind: UInt8 { case ping = 1, pingRequest, ack, nack, gossip }
+    private enum UpdateKind: UInt8 { case alive = 1, suspect, dead, payloadDelta }
+    private enum StreamKind: UInt8 { case pushPull = 1, payloadRequest, payloadResponse }
+
+    // MARK: Packets
+
+    public static func encode(_ packet: SWIM.Packet) -> [UInt8] {
+        var w = ByteWriter()
+        w.write(version)
+        switch packet.message {
+        case .ping(let seq, let target, let from):
+            w.write(PacketKind.ping.rawValue); w.write(seq); w.writeShortString(target); write(from, to: &w)
+        case .pingRequest(let seq, let target, let from, let wantsNack):
+            w.write(PacketKind.pingRequest.rawValue); w.write(seq); write(target, to: &w); write(from, to: &w)
+            w.write(wantsNack)
+        case .ack(let seq, let from):
+            w.write(PacketKind.ack.rawValue); w.write(seq); w.writeShortString(from)
+        case .nack(let seq, let from):
+            w.write(PacketKind.nack.rawValue); w.write(seq); w.writeShortString(from)
+        case .gossip(let from):
+            w.write(PacketKind.gossip.rawValue); w.writeShortString(from)
+        }
+        for update in packet.updates { write(update, to: &w) }
+        return w.bytes
+    }
+
+    public static func decodePacket(_ bytes: [UInt8]) throws(WireError) -> SWIM.Packet {
+        guard bytes.count <= maximumPacketSize else { throw .tooLarge(bytes.count) }
+        var r = ByteReader(bytes)
+        let v = try r.readUInt8()
+        guard v == version else { throw .unknownVersion(v) }
+        let kindByte = try r.readUInt8()
+        let message: SWIM.Message
+        switch PacketKind(rawValue: kindByte) {
+        case .ping:
+            message = .ping(sequence: try r.readUInt32(), target: try readName(&r), from: try readSender(&r))
+        case .pingRequest:
+            message = .pingRequest(
+                sequence: try r.readUInt32(), target: try readSender(&r), from: try readSender(&r),
+                wantsNack: try r.readBool())
+        case .ack:
+            message = .ack(sequence: try r.readUInt32(), from: try readName(&r))
+        case .nack:
+            message = .nack(sequence: try r.readUInt32(), from: try readName(&r))
+        case .gossip:
+            message = .gossip(from: try readName(&r))
+        case nil:
+            throw .unknownKind(kindByte)
+        }
+        var updates: [SWIM.Update] = []
+        while r.remaining > 0 {
+            updates.append(try readUpdate(&r))
+        }
+        return SWIM.Packet(message, updates: updates)
+    }
+
+    /// Bytes that `update` adds to a packet.
+    public static func encodedSize(of update: SWIM.Update) -> Int {
+        switch update {
+        case .alive(let s):
+            return 1 + stateSize(s)
+        case .suspect(let name, _, let from), .dead(let name, _, let from):
+            return 1 + 1 + name.utf8.count + 8 + 1 + from.utf8.count
+        case .payloadDelta(let owner, _, _, let delta):
+            return 1 + 1 + owner.utf8.count + 16 + 2 + delta.count
+        }
+    }
+
+    /// Bytes of a packet's message without updates.
+    public static func encodedSize(of message: SWIM.Message) -> Int {
+        encode(SWIM.Packet(message)).count
+    }
+
+    // MARK: Streams
+
+    public static func encode(_ message: SWIM.StreamMessage) -> [UInt8] {
+        var w = ByteWriter(capacity: 1024)
+        w.write(version)
+        switch message {
+        case .pushPull(let join, let from, let members, let payload):
+            w.write(StreamKind.pushPull.rawValue); w.write(join); write(from, to: &w)
+            w.write(UInt32(members.count))
+            for m in members { write(m, to: &w) }
+            write(payload, to: &w)
+        case .payloadRequest(let owner, let generation):
+            w.write(StreamKind.payloadRequest.rawValue); w.writeShortString(owner); w.write(generation)
+        case .payloadResponse(let owner, let payload):
+            w.write(StreamKind.payloadResponse.rawValue); w.writeShortString(owner); write(payload, to: &w)
+        }
+        return w.bytes
+    }
+
+    public static func decodeStreamMessage(_ bytes: [UInt8]) throws(WireError) -> SWIM.StreamMessage {
+        guard bytes.count <= maximumStreamMessageSize else { throw .tooLarge(bytes.count) }
+        var r = ByteReader(bytes)
+        let v = try r.readUInt8()
+        guard v == version else { throw .unknownVersion(v) }
+        let kindByte = try r.readUInt8()
+        let message: SWIM.StreamMessage
+        switch StreamKind(rawValue: kindByte) {
+        case .pushPull:
+            let join = try r.readBool()
+            let from = try readSender(&r)
+            // A member record takes at least 1+1+1+2+8+1+2+8 bytes.
+            let count = try r.readCount(minimumItemSize: 24)
+            var members: [SWIM.MemberState] = []
+            members.reserveCapacity(count)
+            for _ in 0..<count { members.append(try readState(&r)) }
+            message = .pushPull(join: join, from: from, members: members, payload: try readPayload(&r))
+        case .payloadRequest:
+            message = .payloadRequest(owner: try readName(&r), generation: try r.readUInt64())
+        case .payloadResponse:
+            message = .payloadResponse(owner: try readName(&r), payload: try readPayload(&r))
+        case nil:
+            throw .unknownKind(kindByte)
+        }
+        try r.expectEnd()
+        return message
+    }
+
+    // MARK: Pieces
+
+    private static func write(_ s: SWIM.Sender, to w: inout ByteWriter) {
+        w.writeShortString(s.name)
+        write(s.endpoint, to: &w)
+    }
+
+    private static func write(_ e: SWIM.Endpoint, to w: inout ByteWriter) {
+        w.writeShortString(e.host)
+        w.write(e.port)
+    }
+
+    private static func write(_ update: SWIM.Update, to w: inout ByteWriter) {
+        switch update {
+        case .alive(let s):
+            w.write(UpdateKind.alive.rawValue); write(s, to: &w)
+        case .suspect(let name, let inc, let from):
+            w.write(UpdateKind.suspect.rawValue); w.writeShortString(name); w.write(inc); w.writeShortString(from)
+        case .dead(let name, let inc, let from):
+            w.write(UpdateKind.dead.rawValue); w.writeShortString(name); w.write(inc); w.writeShortString(from)
+        case .payloadDelta(let owner, let base, let generation, let delta):
+            w.write(UpdateKind.payloadDelta.rawValue); w.writeShortString(owner); w.write(base); w.write(generation)
+            w.writeShortBlob(delta)
+        }
+    }
+
+    private static func write(_ s: SWIM.MemberState, to w: inout ByteWriter) {
+        w.writeShortString(s.name)
+        write(s.endpoint, to: &w)
+        w.write(s.incarnation)
+        w.write(s.status.rawValue)
+        w.writeShortBlob(encodeMetadata(s.metadata))
+        w.write(s.payloadGeneration)
+    }
+
+    private static func stateSize(_ s: SWIM.MemberState) -> Int {
+        1 + s.name.utf8.count + 1 + s.endpoint.host.utf8.count + 2 + 8 + 1 + 2 + encodeMetadata(s.metadata).count + 8
+    }
+
+    private static func write(_ p: SWIM.Payload?, to w: inout ByteWriter) {
+        guard let p else { w.write(false); return }
+        w.write(true)
+        w.write(p.generation)
+        w.writeBlob(p.bytes)
+    }
+
+    /// Metadata as sorted `key=value` pairs separated by NUL bytes.
+    public static func encodeMetadata(_ m: SWIM.Metadata) -> [UInt8] {
+        var out: [UInt8] = []
+        for key in m.keys.sorted() {
+            if !out.isEmpty { out.append(0) }
+            out.append(contentsOf: key.utf8)
+            out.append(UInt8(ascii: "="))
+            out.append(contentsOf: m[key]!.utf8)
+        }
+        return out
+    }
+
+    static func decodeMetadata(_ raw: [UInt8]) throws(WireError) -> SWIM.Metadata {
+        guard raw.count <= maximumMetadataSize else { throw .tooLarge(raw.count) }
+        var m: SWIM.Metadata = [:]
+        guard !raw.isEmpty else { return m }
+        for pair in raw.split(separator: 0, omittingEmptySubsequences: false) {
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")),
+                let key = String(validating: pair[..<eq], as: UTF8.self),
+                let value = String(validating: pair[(eq + 1)...], as: UTF8.self), !key.isEmpty
+            else { throw .invalid("metadata") }
+            m[key] = value
+        }
+        return m
+    }
+
+    private static func readName(_ r: inout ByteReader) throws(WireError) -> String {
+        let s = try r.readShortString()
+        guard !s.isEmpty, s.utf8.count <= SWIM.Settings.maximumNameLength else { throw .invalid("member name") }
+        return s
+    }
+
+    private static func readEndpoint(_ r: inout ByteReader) throws(WireError) -> SWIM.Endpoint {
+        let host = try r.readShortString()
+        let port = try r.readUInt16()
+        guard !host.isEmpty, port != 0 else { throw .invalid("endpoint") }
+        return SWIM.Endpoint(host: host, port: port)
+    }
+
+    private static func readSender(_ r: inout ByteReader) throws(WireError) -> SWIM.Sender {
+        SWIM.Sender(name: try readName(&r), endpoint: try readEndpoint(&r))
+    }
+
+    private static func readState(_ r: inout ByteReader) throws(WireError) -> SWIM.MemberState {
+        let name = try readName(&r)
+        let endpoint = try readEndpoint(&r)
+        let incarnation = try r.readUInt64()
+        let statusByte = try r.readUInt8()
+        guard let status = SWIM.Status(rawValue: statusByte) else { throw .invalid("member status") }
+        let metadata = try decodeMetadata(try r.readShortBlob())
+        let generation = try r.readUInt64()
+        return SWIM.MemberState(
+            name: name, endpoint: endpoint, incarnation: incarnation, status: status, metadata: metadata,
+            payloadGeneration: generation)
+    }
+
+    private static func readUpdate(_ r: inout ByteReader) throws(WireError) -> SWIM.Update {
+        let kindByte = try r.readUInt8()
+        switch UpdateKind(rawValue: kindByte) {
+        case .alive:
+            let s = try readState(&r)
+            guard s.status == .alive else { throw .invalid("alive update with status \(s.status)") }
+            return .alive(s)
+        case .suspect:
+            return .suspect(name: try readName(&r), incarnation: try r.readUInt64(), from: try readName(&r))
+        case .dead:
+            return .dead(name: try readName(&r), incarnation: try r.readUInt64(), from: try readName(&r))
+        case .payloadDelta:
+            let owner = try readName(&r)
+            let base = try r.readUInt64()
+            let generation = try r.readUInt64()
+            guard generation > base else { throw .invalid("payload delta generations") }
+            return .payloadDelta(owner: owner, base: base, generation: generation, delta: try r.readShortBlob())
+        case nil:
+            throw .unknownKind(kindByte)
+        }
+    }
+
+    private static func readPayload(_ r: inout ByteReader) throws(WireError) -> SWIM.Payload? {
+        guard try r.readBool() else { return nil }
+        let generation = try r.readUInt64()
+        return SWIM.Payload(generation: generation, bytes: try r.readBlob(maximum: maximumStreamMessageSize))
+    }
+}

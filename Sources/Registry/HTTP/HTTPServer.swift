@@ -1,0 +1,206 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A request as the handlers see it: the head, the parsed path and query, and
+/// who sent it.
+public struct HTTPRequest: Sendable {
+    public var method: HTTPMethod
+    public var uri: String
+    /// The path, percent-decoding left to the handler (registry names must
+    /// be validated on their raw form).
+    public var path: Substring
+    public var query: [String: String]
+    public var headers: HTTPHeaders
+    public var remoteAddress: SocketAddress?
+
+    public init(method: HTTPMethod, uri: String, headers: HTTPHeaders, remoteAddress: SocketAddress?) {
+        self.method = method
+        self.uri = uri
+        self.headers = headers
+        self.remoteAddress = remoteAddress
+        let parts = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        self.path = parts.first ?? ""
+        var query: [String: String] = [:]
+        if parts.count > 1 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let key = String(kv[0]).removingPercentEncodingLeniently
+                query[key] = kv.count > 1 ? String(kv[1]).removingPercentEncodingLeniently : ""
+            }
+        }
+        self.query = query
+    }
+
+    /// Whether the request came from this host (loopback).
+    public var isLoopback: Bool {
+        guard let ip = remoteAddress?.ipAddress else { return false }
+        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+    }
+}
+
+/// What a handler answers.
+public struct HTTPResponse: Sendable {
+    public enum Body: Sendable {
+        case empty
+        case bytes(ByteBuffer)
+        /// A region of an open file, written with sendfile(2) (zero-copy).
+        /// The server closes the handle after writing.
+        case file(NIOFileHandle, offset: Int64, length: Int64)
+        /// Chunks produced while the response is written; throwing aborts
+        /// the connection so the client never sees a complete wrong body.
+        case stream(length: Int64?, AsyncThrowingStream<ByteBuffer, any Error>)
+    }
+
+    public var status: HTTPResponseStatus
+    public var headers: HTTPHeaders
+    public var body: Body
+
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .empty) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func text(_ status: HTTPResponseStatus, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
+        HTTPResponse(status: status, headers: ["Content-Type": contentType], body: .bytes(ByteBuffer(string: text)))
+    }
+}
+
+/// Answers requests.
+public protocol HTTPHandler: Sendable {
+    func handle(_ request: HTTPRequest) async -> HTTPResponse
+}
+
+/// A small HTTP/1.1 server on SwiftNIO with keep-alive.
+///
+/// SwiftNIO rather than Hummingbird because NIOHTTP1 accepts a `FileRegion`
+/// as a body part, which NIO writes with sendfile(2): local blobs go from
+/// the page cache to the socket without passing through user space.
+public struct HTTPServer: Sendable {
+    public let host: String
+    public let port: Int
+    public let handler: any HTTPHandler
+    public let logger: Logger
+
+    public init(host: String, port: Int, handler: any HTTPHandler, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.handler = handler
+        self.logger = logger
+    }
+
+    /// Binds and serves until cancelled. `onBound` receives the bound
+    /// address (useful with port 0).
+    public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(.backlog, value: 1024)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel)
+                }
+            }
+        if let address = server.channel.localAddress { onBound(address) }
+        logger.info("http listening", metadata: ["address": "\(host):\(server.channel.localAddress?.port ?? port)"])
+        try await withTaskCancellationHandler {
+            try await server.executeThenClose { connections in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in connections {
+                        group.addTask { await serve(connection) }
+                    }
+                }
+            }
+        } onCancel: {
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        let remote = connection.channel.remoteAddress
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                var head: HTTPRequestHead?
+                for try await part in inbound {
+                    switch part {
+                    case .head(let h):
+                        head = h
+                    case .body:
+                        break  // the pull API has no request bodies worth reading
+                    case .end:
+                        guard let h = head else { continue }
+                        head = nil
+                        let request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, remoteAddress: remote)
+                        let response = await handler.handle(request)
+                        try await write(response, for: h, to: outbound)
+                        if !h.isKeepAlive { return }
+                    }
+                }
+            }
+        } catch {
+            logger.debug("http connection ended", metadata: ["peer": "\(remote.map { "\($0)" } ?? "?")", "error": "\(error)"])
+        }
+    }
+
+    private func write(
+        _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    ) async throws {
+        var headers = response.headers
+        let suppressBody = request.method == .HEAD
+        switch response.body {
+        case .empty:
+            if headers["Content-Length"].isEmpty { headers.replaceOrAdd(name: "Content-Length", value: "0") }
+        case .bytes(let b):
+            if headers["Content-Length"].isEmpty { headers.replaceOrAdd(name: "Content-Length", value: "\(b.readableBytes)") }
+        case .file(_, _, let length):
+            headers.replaceOrAdd(name: "Content-Length", value: "\(length)")
+        case .stream(let length, _):
+            if let length { headers.replaceOrAdd(name: "Content-Length", value: "\(length)") } else {
+                headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
+            }
+        }
+        if !request.isKeepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
+        switch response.body {
+        case .empty:
+            break
+        case .bytes(let b):
+            if !suppressBody { try await outbound.write(.body(.byteBuffer(b))) }
+        case .file(let handle, let offset, let length):
+            defer { try? handle.close() }
+            if !suppressBody, length > 0 {
+                let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + length))
+                try await outbound.write(.body(.fileRegion(region)))
+            }
+        case .stream(_, let chunks):
+            if !suppressBody {
+                for try await chunk in chunks { try await outbound.write(.body(.byteBuffer(chunk))) }
+            }
+        }
+        try await outbound.write(.end(nil))
+    }
+}
+
+extension String {
+    /// Percent-decoding that keeps malformed escapes as they are.
+    var removingPercentEncodingLeniently: String {
+        guard contains("%") || contains("+") else { return self }
+        var out: [UInt8] = []
+        var bytes = Array(utf8)[...]
+        while let b = bytes.popFirst() {
+            if b == UInt8(ascii: "%"), bytes.count >= 2,
+                let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+            {
+                out.append(v)
+                bytes = bytes.dropFirst(2)
+            } else {
+                out.append(b)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import Gossip
+import Logging
+import Metrics
+import Prometheus
+import Registry
+import ServiceLifecycle
+
+/// `gossip-mirror run`: start a node.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a mirror node: join the cluster and serve the registry API.",
+        discussion: """
+            Every option can also be set as GOSSIP_MIRROR_<OPTION> in the environment (e.g. \
+            GOSSIP_MIRROR_GOSSIP_ADDR; repeatable options take comma-separated values) or in the YAML file \
+            given with --config. The cluster key comes only from files (--key-file) or the environment \
+            (GOSSIP_MIRROR_KEY, base64); there is no unencrypted mode.
+            """
+    )
+
+    /// Options that may come from the environment or the config file.
+    static let configurableOptions: [(name: String, repeatable: Bool)] = [
+        ("name", false), ("gossip-addr", false), ("advertise-addr", false), ("join", true), ("key-file", true),
+        ("profile", false), ("registry-addr", false), ("status-addr", false), ("store", false),
+        ("containerd-sock", false), ("containerd-namespace", false), ("containerd-content-root", false),
+        ("oci-layout", false), ("cluster-label", false), ("log-level", false),
+    ]
+
+    @Option(help: "Member name, unique in the cluster (default: the host name).")
+    var name: String?
+
+    @Option(name: .customLong("gossip-addr"), help: "Bind address for gossip, UDP and TCP.")
+    var gossipAddr = "0.0.0.0:7946"
+
+    @Option(name: .customLong("advertise-addr"), help: "Address other members dial (default: derived from --gossip-addr).")
+    var advertiseAddr: String?
+
+    @Option(help: "Seed to join: HOST:PORT or a DNS name (port 7946 by default). Repeatable.")
+    var join: [String] = []
+
+    @Option(name: .customLong("key-file"), help: "Cluster key file. Repeatable: the first encrypts, all decrypt.")
+    var keyFile: [String] = []
+
+    @Option(help: "Protocol timing profile: lan or wan.")
+    var profile = "lan"
+
+    @Option(name: .customLong("registry-addr"), help: "OCI registry API address.")
+    var registryAddr = "0.0.0.0:5000"
+
+    @Option(name: .customLong("status-addr"), help: "Address of /metrics, /healthz, /readyz, /status and /status.json.")
+    var statusAddr = "127.0.0.1:9090"
+
+    @Option(help: "Content store: containerd or oci-layout.")
+    var store = "containerd"
+
+    @Option(name: .customLong("containerd-sock"), help: "containerd's gRPC socket.")
+    var containerdSock = "/run/containerd/containerd.sock"
+
+    @Option(name: .customLong("containerd-namespace"), help: "containerd namespace: k8s.io, moby or default.")
+    var containerdNamespace = "k8s.io"
+
+    @Option(name: .customLong("containerd-content-root"), help: "containerd's root directory (for reading blobs from disk).")
+    var containerdContentRoot = "/var/lib/containerd"
+
+    @Option(name: .customLong("oci-layout"), help: "OCI image layout directory (with --store oci-layout).")
+    var ociLayout: String?
+
+    @Option(name: .customLong("cluster-label"), help: "Cluster label bound into every sealed message.")
+    var clusterLabel = "gossip-mirror"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    @Option(help: "YAML file with options (keys are option names).")
+    var config: String?
+
+    func validate() throws {
+        guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
+        guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+        for (flag, value) in [("--gossip-addr", gossipAddr), ("--registry-addr", registryAddr), ("--status-addr", statusAddr)] {
+            guard SWIM.Endpoint(parsing: value) != nil else { throw ValidationError("\(flag) must be HOST:PORT, not \(value)") }
+        }
+        if let advertiseAddr, SWIM.Endpoint(parsing: advertiseAddr, defaultPort: bindEndpoint.port) == nil {
+            throw ValidationError("--advertise-addr must be HOST[:PORT], not \(advertiseAddr)")
+        }
+        if let name, name.isEmpty || name.utf8.count > SWIM.Settings.maximumNameLength {
+            throw ValidationError("--name must be 1 to \(SWIM.Settings.maximumNameLength) bytes")
+        }
+    }
+
+    private var bindEndpoint: SWIM.Endpoint { SWIM.Endpoint(parsing: gossipAddr)! }
+
+    /// The keyring from key files, then `GOSSIP_MIRROR_KEY` (comma-separated base64 keys).
+    func loadKeyring(environment: [String: String]) throws -> Keyring {
+        var keys: [ClusterKey] = []
+        do {
+            for path in keyFile { keys.append(try ClusterKey(contentsOfFile: path)) }
+            if let inline = environment["GOSSIP_MIRROR_KEY"] {
+                for text in inline.split(separator: ",") { keys.append(try ClusterKey(base64: String(text))) }
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard !keys.isEmpty else {
+            throw ValidationError(
+                "no cluster key: pass --key-file FILE (create one with `gossip-mirror keygen --out FILE`) or set GOSSIP_MIRROR_KEY")
+        }
+        return try Keyring(keys)
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "gossip-mirror")
+
+        let environment = ProcessInfo.processInfo.environment
+        let keyring = try loadKeyring(environment: environment)
+        let memberName = name ?? ProcessInfo.processInfo.hostName
+        let bind = bindEndpoint
+        let advertise = advertiseAddr.flatMap { SWIM.Endpoint(parsing: $0, defaultPort: bind.port) }
+        let configuration = GossipConfiguration(
+            name: memberName, bindAddress: bind, advertiseAddress: advertise, seeds: join,
+            settings: SWIM.Settings.profile(named: profile)!, keyring: keyring, label: clusterLabel,
+            metadata: ["registry": registryAddr])
+        let node: GossipNode
+        do { node = try GossipNode(configuration: configuration, logger: logger) } catch {
+            throw ValidationError("\(error)")
+        }
+        let status = SWIM.Endpoint(parsing: statusAddr)!
+        let statusServer = HTTPServer(
+            host: status.host, port: Int(status.port),
+            handler: StatusHandler(node: node, metrics: registry), logger: logger)
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [
+                    .init(service: MembershipService(node: node), successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: HTTPService(server: statusServer), successTerminationBehavior: .ignore),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        logger.info("starting", metadata: ["name": "\(memberName)", "keys": "\(keyring.keys.count)"])
+        try await group.run()
+    }
+}

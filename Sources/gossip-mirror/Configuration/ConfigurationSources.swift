@@ -1,0 +1,80 @@
+import Foundation
+import Yams
+
+/// Merges options from the environment and a YAML file into the command line
+/// before parsing, so that all three sources share one set of names.
+enum ConfigurationSources {
+    /// An option that may come from elsewhere than the command line.
+    struct Option {
+        var name: String
+        var repeatable = false
+
+        /// `GOSSIP_MIRROR_GOSSIP_ADDR` for `gossip-addr`.
+        var environmentName: String { "GOSSIP_MIRROR_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
+    }
+
+    struct Failure: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// Options each subcommand accepts from the environment or a file.
+    static let options: [String: [Option]] = [
+        "run": Run.configurableOptions.map { Option(name: $0.name, repeatable: $0.repeatable) },
+        "members": [Option(name: "status-addr")],
+        "status": [Option(name: "status-addr")],
+    ]
+
+    static func merge(arguments: [String], environment: [String: String]) throws -> [String] {
+        guard let subcommand = arguments.first, let known = options[subcommand] else { return arguments }
+        var merged = arguments
+        let given = Set(arguments.compactMap { arg -> String? in
+            guard arg.hasPrefix("--") else { return nil }
+            return String(arg.dropFirst(2).split(separator: "=", maxSplits: 1).first ?? "")
+        })
+        var file: [String: Any] = [:]
+        if let path = configPath(arguments, environment) {
+            file = try loadYAML(path)
+            let unknown = Set(file.keys).subtracting(known.map(\.name))
+            if !unknown.isEmpty {
+                throw Failure(description: "\(path): unknown option(s) \(unknown.sorted().joined(separator: ", ")) for `\(subcommand)`")
+            }
+        }
+        for option in known where !given.contains(option.name) {
+            var values: [String] = []
+            if let text = environment[option.environmentName], !text.isEmpty {
+                values = option.repeatable ? text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : [text]
+            } else if let value = file[option.name] {
+                if let list = value as? [Any] {
+                    guard option.repeatable else { throw Failure(description: "option \(option.name) takes one value, not a list") }
+                    values = list.map { "\($0)" }
+                } else {
+                    values = ["\(value)"]
+                }
+            }
+            for value in values { merged += ["--\(option.name)", value] }
+        }
+        return merged
+    }
+
+    private static func configPath(_ arguments: [String], _ environment: [String: String]) -> String? {
+        if let i = arguments.firstIndex(of: "--config"), i + 1 < arguments.count { return arguments[i + 1] }
+        if let arg = arguments.first(where: { $0.hasPrefix("--config=") }) { return String(arg.dropFirst(9)) }
+        return environment["GOSSIP_MIRROR_CONFIG"]
+    }
+
+    private static func loadYAML(_ path: String) throws -> [String: Any] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw Failure(description: "cannot read config file \(path): \(error.localizedDescription)")
+        }
+        let loaded: Any?
+        do { loaded = try Yams.load(yaml: text) } catch {
+            throw Failure(description: "config file \(path) is not valid YAML: \(error)")
+        }
+        guard let loaded else { return [:] }
+        guard let mapping = loaded as? [String: Any] else {
+            throw Failure(description: "config file \(path) must be a mapping of option names to values")
+        }
+        return mapping
+    }
+}

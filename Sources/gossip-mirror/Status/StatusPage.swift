@@ -1,0 +1,31 @@
+/// The plain-text rendering of a status report, shared by `/status` and the
+/// `members` and `status` commands.
+enum StatusPage {
+    static func membersTable(_ members: [StatusReport.MemberReport]) -> String {
+        var rows = [["NAME", "ADDRESS", "STATE", "INCARNATION", "REGISTRY", "RTT"]]
+        for m in members {
+            rows.append([
+                m.name + (m.isSelf ? " (self)" : ""), m.address, m.state, "\(m.incarnation)", m.registry ?? "-",
+                m.roundTripMilliseconds.map { String(format: "%.1fms", $0) } ?? "-",
+            ])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                .trimmingCharacters(in: .whitespaces)
+        }.joined(separator: "\n") + "\n"
+    }
+
+    static func render(_ r: StatusReport) -> String {
+        let alive = r.members.filter { $0.state == "alive" }.count
+        return """
+            gossip-mirror \(r.name) at \(r.address) (profile \(r.profile))
+            members: \(r.members.count) known, \(alive) alive; local health \(r.localHealth)
+            gossip: \(r.gossip.packetsSent) packets sent, \(r.gossip.packetsReceived) received, \(r.gossip.rejected) rejected \
+            (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed)
+
+            """ + membersTable(r.members)
+    }
+}
+
+import Foundation

@@ -1,0 +1,119 @@
+import Foundation
+
+/// A real upstream registry for tests: `docker-registry serve CONFIG`
+/// (distribution 2.8) on a free loopback port, plain HTTP, with its own storage
+/// in a temporary directory. Push test images into it with `push`.
+public final class RegistryProcess: Sendable {
+    public let port: Int
+    /// `127.0.0.1:PORT`, the registry host in image references.
+    public var host: String { "127.0.0.1:\(port)" }
+    public let directory: TemporaryDirectory
+    public let process: RunningProcess
+
+    private init(port: Int, directory: TemporaryDirectory, process: RunningProcess) {
+        self.port = port
+        self.directory = directory
+        self.process = process
+    }
+
+    /// Starts a registry and waits until `GET /v2/` answers.
+    public static func start(deadline: Duration = .seconds(30)) async throws -> RegistryProcess {
+        let directory = try TemporaryDirectory(prefix: "gm-registry")
+        var lastError: (any Error)?
+        // A port found free may be taken before the registry binds it: try again.
+        for _ in 0..<3 {
+            let port = try SocketProbes.freeLoopbackPort()
+            let config = directory.appending("config-\(port).yml")
+            try configuration(storage: directory.appending("storage"), port: port)
+                .write(toFile: config, atomically: true, encoding: .utf8)
+            let process = try Subprocess.launch(
+                ["docker-registry", "serve", config], logPath: directory.appending("registry.log"))
+            let registry = RegistryProcess(port: port, directory: directory, process: process)
+            do {
+                try await eventually("docker-registry to answer GET /v2/ on \(registry.host)", within: deadline) {
+                    guard process.isRunning else {
+                        throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
+                    }
+                    return SocketProbes.httpStatus(port: port, path: "/v2/") == 200
+                }
+                return registry
+            } catch {
+                lastError = error
+                await process.stop(grace: .seconds(2))
+            }
+        }
+        directory.remove()
+        throw lastError!
+    }
+
+    /// Runs `body` with a started registry and always stops it; prints the
+    /// registry's log when `body` throws.
+    public static func with<Result: Sendable>(
+        _ body: (RegistryProcess) async throws -> Result
+    ) async throws -> Result {
+        let registry = try await start()
+        do {
+            let result = try await body(registry)
+            await registry.stop()
+            return result
+        } catch {
+            print("--- docker-registry log (\(registry.process.logPath)):\n\(registry.process.logTail())")
+            await registry.stop()
+            throw error
+        }
+    }
+
+    /// Copies the image tagged `tag` in an OCI layout into `REPOSITORY:TAG` here
+    /// (every platform of an index, digests unchanged), and returns the reference
+    /// `127.0.0.1:PORT/REPOSITORY:TAG`.
+    @discardableResult
+    public func push(layoutDirectory: String, tag: String, repository: String) async throws -> String {
+        let reference = "\(host)/\(repository):\(tag)"
+        try await Subprocess.run([
+            "skopeo", "--insecure-policy", "copy", "--all", "--preserve-digests",
+            "--dest-tls-verify=false", "--quiet",
+            "oci:\(layoutDirectory):\(tag)", "docker://\(reference)",
+        ])
+        return reference
+    }
+
+    /// Pushes a `TestImage` (see `push(layoutDirectory:tag:repository:)`).
+    @discardableResult
+    public func push(_ image: TestImage, repository: String) async throws -> String {
+        try await push(layoutDirectory: image.layoutDirectory, tag: image.tag, repository: repository)
+    }
+
+    /// The registry's log so far (the last `lines` lines).
+    public func logTail(lines: Int = 60) -> String {
+        process.logTail(lines: lines)
+    }
+
+    /// Stops the registry and removes its storage.
+    public func stop() async {
+        await process.stop()
+        directory.remove()
+    }
+
+    private static func configuration(storage: String, port: Int) -> String {
+        """
+        version: 0.1
+        log:
+          level: info
+          accesslog:
+            disabled: false
+        storage:
+          filesystem:
+            rootdirectory: \(storage)
+          delete:
+            enabled: true
+          cache:
+            blobdescriptor: inmemory
+        http:
+          addr: 127.0.0.1:\(port)
+        health:
+          storagedriver:
+            enabled: false
+
+        """
+    }
+}
