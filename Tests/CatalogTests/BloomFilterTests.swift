@@ -32,7 +32,7 @@ import Testing
     }
 
     @Test func noFalseNegativesFor100000RandomEntries() {
-        var rng = SeededGenerator(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let keys = (0..<100_000).map { _ in rng.summaryKey() }
         var filter = BloomFilter(expectedCount: keys.count)
         for key in keys { filter.insert(key) }
@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func falsePositiveRateAt100000EntriesIsWithin10PercentOfTarget() {
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         var filter = BloomFilter(expectedCount: 100_000, falsePositiveRate: 0.01)
         for _ in 0..<100_000 { filter.insert(rng.summaryKey()) }
 
@@ -56,7 +56,7 @@ import Testing
     }
 
     @Test func tenThousandDigestsSerializeToAtMost20000Bytes() throws {
-        var rng = SeededGenerator(seed: 3)
+        var rng = SplitMix64(seed: 3)
         var filter = BloomFilter(expectedCount: 10_000)
         for _ in 0..<10_000 { filter.insert(rng.digest()) }
         let bytes = filter.serialized()
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func serializationRoundTripsEveryField() throws {
-        var rng = SeededGenerator(seed: 4)
+        var rng = SplitMix64(seed: 4)
         var filter = BloomFilter(expectedCount: 500, falsePositiveRate: 0.001, generation: 0xDEAD_BEEF_0000_0001)
         let keys = (0..<300).map { _ in rng.summaryKey() }
         for key in keys { filter.insert(key) }

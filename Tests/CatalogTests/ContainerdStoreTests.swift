@@ -242,9 +242,9 @@ struct ContainerdStoreTests {
     /// A registry, a containerd (namespace `gossip-test`) and a scratch folder,
     /// all removed afterwards, whatever happens.
     private func withStack(
-        _ body: (RegistryProcess, ContainerdProcess, TemporaryDirectory) async throws -> Void
+        _ body: (RegistryProcess, ContainerdProcess, TestSupport.ScratchDirectory) async throws -> Void
     ) async throws {
-        let scratch = try TemporaryDirectory(prefix: "gm-test")
+        let scratch = try TestSupport.ScratchDirectory(prefix: "gm-test")
         defer { scratch.remove() }
         try await RegistryProcess.with { registry in
             try await ContainerdProcess.with(namespace: Self.namespace) { containerd in

@@ -6,10 +6,10 @@ import Testing
     /// The scenario of the brief: an index of two platforms of which only
     /// amd64 was pulled.
     @Test func multiPlatformIndexWithOnePlatformPresent() async throws {
-        let directory = try TemporaryDirectory("walk-platforms")
+        let directory = try ScratchDirectory("walk-platforms")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 51)
+        var rng = SplitMix64(seed: 51)
         let amd64 = try layout.makeImage(layerSizes: [4096, 70_000, 1], architecture: "amd64", write: true, rng: &rng)
         let arm64 = try layout.makeImage(layerSizes: [5000, 9000], architecture: "arm64", write: false, rng: &rng)
         let index = try layout.addBlob(OCILayoutFixture.index([(amd64.manifest, "amd64"), (arm64.manifest, "arm64")]),
@@ -52,10 +52,10 @@ import Testing
     }
 
     @Test func dockerManifestListKeepsDockerMediaTypes() async throws {
-        let directory = try TemporaryDirectory("walk-docker")
+        let directory = try ScratchDirectory("walk-docker")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 52)
+        var rng = SplitMix64(seed: 52)
         let dockerTypes = (MediaType.dockerManifest, MediaType.dockerConfig, MediaType.dockerLayerGzip)
         let amd64 = try layout.makeImage(layerSizes: [300, 400], architecture: "amd64", write: true, rng: &rng, mediaTypes: dockerTypes)
         let arm64 = try layout.makeImage(layerSizes: [500], architecture: "arm64", write: true, rng: &rng, mediaTypes: dockerTypes)
@@ -73,10 +73,10 @@ import Testing
     }
 
     @Test func advertisesOnlyBlobsOfTheDescribedSizeAndRechecksPresence() async throws {
-        let directory = try TemporaryDirectory("walk-sizes")
+        let directory = try ScratchDirectory("walk-sizes")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 53)
+        var rng = SplitMix64(seed: 53)
         let image = try layout.makeImage(layerSizes: [100, 200], architecture: "amd64", write: true, rng: &rng)
         let store = try OCILayoutStore(path: directory.path)
         let record = ImageRecord(name: "docker.io/library/x:1", target: image.manifest)
@@ -100,10 +100,10 @@ import Testing
     }
 
     @Test func boundsDepthAndDocumentSize() async throws {
-        let directory = try TemporaryDirectory("walk-bounds")
+        let directory = try ScratchDirectory("walk-bounds")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 54)
+        var rng = SplitMix64(seed: 54)
         let image = try layout.makeImage(layerSizes: [10], architecture: "amd64", write: true, rng: &rng)
         var chain = [image.manifest]
         for _ in 0..<4 {
@@ -128,10 +128,10 @@ import Testing
     }
 
     @Test func rootWithoutMediaTypeIsSniffed() async throws {
-        let directory = try TemporaryDirectory("walk-sniff")
+        let directory = try ScratchDirectory("walk-sniff")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 55)
+        var rng = SplitMix64(seed: 55)
         let image = try layout.makeImage(layerSizes: [10, 20], architecture: "amd64", write: true, rng: &rng)
         var untyped = image.manifest
         untyped.mediaType = ""

@@ -5,15 +5,15 @@ import Testing
 @Suite struct LocalCatalogTests {
     /// A layout with two images, `app:1` and `tool:2`, sharing nothing.
     struct TwoImages {
-        let directory: TemporaryDirectory
+        let directory: ScratchDirectory
         let layout: OCILayoutFixture
         let app: (manifest: Descriptor, blobs: [Descriptor])
         let tool: (manifest: Descriptor, blobs: [Descriptor])
 
         init(seed: UInt64) throws {
-            directory = try TemporaryDirectory("catalog")
+            directory = try ScratchDirectory("catalog")
             layout = try OCILayoutFixture(root: directory.path)
-            var rng = SeededGenerator(seed: seed)
+            var rng = SplitMix64(seed: seed)
             app = try layout.makeImage(layerSizes: [1000, 2000], architecture: "amd64", write: true, rng: &rng)
             tool = try layout.makeImage(layerSizes: [3000], architecture: "amd64", write: true, rng: &rng)
         }
@@ -47,7 +47,7 @@ import Testing
         guard case .delta(let deltaBytes) = added else { Issue.record("additions must be a delta, got \(added)"); return }
         let afterScan = try BloomFilter(serialized: #require(SummaryDelta.apply(deltaBytes, to: emptyBytes)))
         #expect(afterScan.serialized() == (await catalog.summary))
-        #expect(afterScan.count == 5 + 4 + 2)  // blobs of both images and two tags
+        #expect(afterScan.count == 4 + 3 + 2)  // app: manifest, config, 2 layers; tool: 3 blobs; two tags
         #expect(await catalog.lookup(fixture.tool.blobs[2].digest) == fixture.tool.blobs[2])
 
         // Rewrite index.json without tool:2; the poller notices and the catalog rebuilds.
@@ -57,7 +57,7 @@ import Testing
         let rebuilt = try BloomFilter(serialized: fullBytes)
         #expect(rebuilt.generation > afterScan.generation)
         #expect(rebuilt.generation == (await catalog.generation))
-        #expect(rebuilt.count == 5 + 1)
+        #expect(rebuilt.count == 4 + 1)
 
         for blob in fixture.tool.blobs {
             #expect(await catalog.lookup(blob.digest) == nil)
@@ -137,31 +137,41 @@ import Testing
             for _ in 0..<20 { group.addTask { await catalog.refresh() } }
         }
         #expect(await catalog.generation == 1)
-        #expect(await catalog.snapshot.blobs.count == 9)
+        #expect(await catalog.snapshot.blobs.count == 7)
     }
 }
 
 @Suite struct NodeSummaryTests {
     @Test func growthBeyondCapacityRebuildsWithHeadroom() throws {
-        var rng = SeededGenerator(seed: 66)
-        var summary = NodeSummary(sizing: .init(minimumCapacity: 16, headroom: 2), initialGeneration: 10)
-        var keys = Set((0..<16).map { _ in rng.summaryKey() })
-        guard case .delta = summary.update(to: keys) else { Issue.record("16 keys fit 16"); return }
-        #expect(summary.capacity == 16)
+        var rng = SplitMix64(seed: 66)
+        var summary = NodeSummary(sizing: .init(minimumCapacity: 256, headroom: 2), initialGeneration: 10)
+        var keys = Set((0..<250).map { _ in rng.summaryKey() })
 
+        // 250 new keys at once: a delta would be larger than the filter, so it goes whole.
+        guard case .full(let first) = summary.update(to: keys) else { Issue.record("a large addition goes whole"); return }
+        #expect(try BloomFilter(serialized: first).geometry == BloomFilter.Geometry(expectedCount: 256))
+
+        // Six more still fit the sizing: a delta.
+        for _ in 0..<6 { keys.insert(rng.summaryKey()) }
+        guard case .delta(let delta) = summary.update(to: keys) else { Issue.record("256 keys fit 256"); return }
+        #expect(delta.count < first.count)
+        #expect(summary.capacity == 256)
+
+        // One more outgrows it: rebuilt for twice the entries.
         keys.insert(rng.summaryKey())
-        guard case .full(let bytes) = summary.update(to: keys) else { Issue.record("17 keys outgrow 16"); return }
+        guard case .full(let bytes) = summary.update(to: keys) else { Issue.record("257 keys outgrow 256"); return }
         let filter = try BloomFilter(serialized: bytes)
-        #expect(summary.capacity == 34)
-        #expect(filter.geometry == BloomFilter.Geometry(expectedCount: 34))
-        #expect(filter.generation == 12)
+        #expect(summary.capacity == 514)
+        #expect(filter.geometry == BloomFilter.Geometry(expectedCount: 514))
+        #expect(filter.generation == 13)
+        #expect(filter.count == 257)
         #expect(keys.allSatisfy { filter.mightContain($0) })
         #expect(summary.update(to: keys) == nil)
-        #expect(summary.generation == 12)
+        #expect(summary.generation == 13)
     }
 
     @Test func removalRebuildsAndShrinks() throws {
-        var rng = SeededGenerator(seed: 67)
+        var rng = SplitMix64(seed: 67)
         var summary = NodeSummary(sizing: .init(minimumCapacity: 8, headroom: 2), initialGeneration: 0)
         let keys = Set((0..<100).map { _ in rng.summaryKey() })
         _ = summary.update(to: keys)

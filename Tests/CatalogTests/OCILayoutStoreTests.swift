@@ -7,10 +7,10 @@ import Testing
     static let containerdName = OCILayoutStore.containerdImageNameAnnotation
 
     @Test func namesImagesFromAnnotations() async throws {
-        let directory = try TemporaryDirectory("layout-names")
+        let directory = try ScratchDirectory("layout-names")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 41)
+        var rng = SplitMix64(seed: 41)
         let images = try (0..<6).map { _ in try layout.makeImage(layerSizes: [10], architecture: "amd64", write: true, rng: &rng).manifest }
         try layout.writeIndex([
             (images[0], [Self.refName: "1.0"]),                                   // bare tag → default repository
@@ -35,10 +35,10 @@ import Testing
     }
 
     @Test func servesBlobsAsFilesAndBoundsReads() async throws {
-        let directory = try TemporaryDirectory("layout-blobs")
+        let directory = try ScratchDirectory("layout-blobs")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
-        var rng = SeededGenerator(seed: 42)
+        var rng = SplitMix64(seed: 42)
         let blob = try layout.addBlob(rng.bytes(5000), mediaType: MediaType.ociLayerGzip)
         let store = try OCILayoutStore(path: directory.path)
 
@@ -58,8 +58,8 @@ import Testing
     }
 
     @Test func neverFollowsSymbolicLinksOutOfTheLayout() async throws {
-        let directory = try TemporaryDirectory("layout-links")
-        let outside = try TemporaryDirectory("layout-outside")
+        let directory = try ScratchDirectory("layout-links")
+        let outside = try ScratchDirectory("layout-outside")
         defer { directory.remove(); outside.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
         let secret = Array("secret outside the layout".utf8)
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func rejectsDirectoriesThatAreNotLayouts() async throws {
-        let directory = try TemporaryDirectory("layout-missing")
+        let directory = try ScratchDirectory("layout-missing")
         defer { directory.remove() }
         let store = try OCILayoutStore(path: directory.path)
         await #expect(throws: OCILayoutError.self) { try await store.listImages() }
@@ -105,7 +105,7 @@ import Testing
     }
 
     @Test func eventsFollowIndexJSON() async throws {
-        let directory = try TemporaryDirectory("layout-events")
+        let directory = try ScratchDirectory("layout-events")
         defer { directory.remove() }
         let layout = try OCILayoutFixture(root: directory.path)
         try layout.writeIndex([])
@@ -113,7 +113,7 @@ import Testing
         let events = store.events()
 
         try await Task.sleep(for: .milliseconds(60))
-        var rng = SeededGenerator(seed: 43)
+        var rng = SplitMix64(seed: 43)
         let image = try layout.makeImage(layerSizes: [1], architecture: "amd64", write: true, rng: &rng).manifest
         try layout.writeIndex([(image, [Self.refName: "docker.io/library/x:1"])])
         #expect(await firstElement(of: events, within: .seconds(5)) { $0 == .imagesChanged } == .imagesChanged)

@@ -5,14 +5,14 @@ import Testing
 /// must throw a `SummaryFormatError`, never crash.
 @Suite struct SummaryDecodingTests {
     static func sampleFilter() -> BloomFilter {
-        var rng = SeededGenerator(seed: 11)
+        var rng = SplitMix64(seed: 11)
         var filter = BloomFilter(expectedCount: 100, generation: 9)
         for _ in 0..<80 { filter.insert(rng.summaryKey()) }
         return filter
     }
 
     static func sampleDelta() -> SummaryDelta {
-        var rng = SeededGenerator(seed: 12)
+        var rng = SplitMix64(seed: 12)
         let base = sampleFilter()
         var target = base
         for _ in 0..<10 { target.insert(rng.summaryKey()) }
@@ -43,7 +43,7 @@ import Testing
 
     @Test func everySingleByteChangeOfAFilterThrows() {
         let bytes = Self.sampleFilter().serialized()
-        var rng = SeededGenerator(seed: 13)
+        var rng = SplitMix64(seed: 13)
         for offset in 0..<bytes.count {
             for _ in 0..<8 {
                 var tampered = bytes
@@ -55,7 +55,7 @@ import Testing
 
     @Test func randomMultiByteCorruptionOfAFilterNeverCrashes() {
         let bytes = Self.sampleFilter().serialized()
-        var rng = SeededGenerator(seed: 14)
+        var rng = SplitMix64(seed: 14)
         var rejected = 0
         for _ in 0..<5_000 {
             var tampered = bytes
@@ -117,7 +117,7 @@ import Testing
 
     @Test func everySingleByteChangeOfADeltaThrows() {
         let bytes = Self.sampleDelta().serialized()
-        var rng = SeededGenerator(seed: 15)
+        var rng = SplitMix64(seed: 15)
         for offset in 0..<bytes.count {
             for _ in 0..<8 {
                 var tampered = bytes

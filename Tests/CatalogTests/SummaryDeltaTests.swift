@@ -4,7 +4,7 @@ import Testing
 @Suite struct SummaryDeltaTests {
     /// A 10,000-digest filter at generation 1, the same plus 10 digests at generation 2.
     static func filters() -> (base: BloomFilter, direct: BloomFilter, added: [Digest]) {
-        var rng = SeededGenerator(seed: 21)
+        var rng = SplitMix64(seed: 21)
         let existing = (0..<10_000).map { _ in rng.digest() }
         let added = (0..<10).map { _ in rng.digest() }
         var base = BloomFilter(expectedCount: 10_000, generation: 1)

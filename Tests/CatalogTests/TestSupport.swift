@@ -3,7 +3,7 @@ import Foundation
 
 /// SplitMix64: a tiny, deterministic generator so that statistical tests give
 /// the same numbers on every run.
-struct SeededGenerator: RandomNumberGenerator {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }
@@ -30,7 +30,7 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 /// A directory under the system temporary directory, removed by `remove()`.
-struct TemporaryDirectory {
+struct ScratchDirectory {
     let path: String
 
     init(_ label: String = "catalog-tests") throws {
@@ -110,7 +110,7 @@ struct OCILayoutFixture {
     /// A single-platform image with random layers: returns the manifest
     /// descriptor and every blob descriptor (manifest, config, layers), written
     /// to the layout when `write` is true.
-    func makeImage(layerSizes: [Int], architecture: String, write: Bool, rng: inout SeededGenerator,
+    func makeImage(layerSizes: [Int], architecture: String, write: Bool, rng: inout SplitMix64,
                    mediaTypes: (manifest: String, config: String, layer: String) =
                        (MediaType.ociManifest, MediaType.ociConfig, MediaType.ociLayerGzip))
         throws -> (manifest: Descriptor, blobs: [Descriptor])

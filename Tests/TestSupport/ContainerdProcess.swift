@@ -11,7 +11,7 @@ import Foundation
 /// it to test what a daemon restart does to a client.
 public final class ContainerdProcess: @unchecked Sendable {
     // @unchecked: `current` is guarded by `lock`; everything else is immutable.
-    public let directory: TemporaryDirectory
+    public let directory: ScratchDirectory
     /// containerd's root: blobs are under `<root>/io.containerd.content.v1.content/blobs/sha256`.
     public let root: String
     public let state: String
@@ -43,7 +43,7 @@ public final class ContainerdProcess: @unchecked Sendable {
         "io.containerd.snapshotter.v1.overlayfs",
     ]
 
-    private init(directory: TemporaryDirectory, namespace: String, snapshotter: String, extraConfig: String) throws {
+    private init(directory: ScratchDirectory, namespace: String, snapshotter: String, extraConfig: String) throws {
         self.directory = directory
         self.namespace = namespace
         self.snapshotter = snapshotter
@@ -86,7 +86,7 @@ public final class ContainerdProcess: @unchecked Sendable {
         extraConfig: String = "",
         deadline: Duration = .seconds(30)
     ) async throws -> ContainerdProcess {
-        let directory = try TemporaryDirectory(prefix: "gm-ctd")
+        let directory = try ScratchDirectory(prefix: "gm-ctd")
         do {
             let containerd = try ContainerdProcess(
                 directory: directory, namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig)

@@ -7,10 +7,10 @@ public final class RegistryProcess: Sendable {
     public let port: Int
     /// `127.0.0.1:PORT`, the registry host in image references.
     public var host: String { "127.0.0.1:\(port)" }
-    public let directory: TemporaryDirectory
+    public let directory: ScratchDirectory
     public let process: RunningProcess
 
-    private init(port: Int, directory: TemporaryDirectory, process: RunningProcess) {
+    private init(port: Int, directory: ScratchDirectory, process: RunningProcess) {
         self.port = port
         self.directory = directory
         self.process = process
@@ -18,7 +18,7 @@ public final class RegistryProcess: Sendable {
 
     /// Starts a registry and waits until `GET /v2/` answers.
     public static func start(deadline: Duration = .seconds(30)) async throws -> RegistryProcess {
-        let directory = try TemporaryDirectory(prefix: "gm-registry")
+        let directory = try ScratchDirectory(prefix: "gm-registry")
         var lastError: (any Error)?
         // A port found free may be taken before the registry binds it: try again.
         for _ in 0..<3 {

@@ -32,14 +32,19 @@ extension SWIM.Instance {
     }
 
     mutating func join(_ endpoints: [SWIM.Endpoint], _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
-        for endpoint in Set(endpoints) where endpoint != myself.endpoint {
+        // Deduplicated in the given order (not through a Set, whose order
+        // varies between processes): the instance must be reproducible.
+        var seen: Set<SWIM.Endpoint> = []
+        for endpoint in endpoints where endpoint != myself.endpoint && seen.insert(endpoint).inserted {
             out.append(.openStream(pushPull(join: true), to: endpoint))
         }
     }
 
     /// Our full view and our own payload, for a push/pull exchange.
     func pushPull(join: Bool) -> SWIM.StreamMessage {
-        var states = members.values.map(\.state)
+        // In `memberNames` order: dictionary order varies between processes
+        // (per-process hash seeds), which would make runs irreproducible.
+        var states = memberNames.compactMap { members[$0]?.state }
         states.append(myself.state)
         return .pushPull(join: join, from: sender, members: states, payload: ownPayload)
     }

@@ -139,7 +139,11 @@ extension SWIM.Instance {
 
     mutating func relayTick(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         guard !relays.isEmpty else { return }
-        for (sequence, r) in relays {
+        // Sorted, here and in `expireSuspicions`: dictionary order varies
+        // between processes, and the order of the resulting packets and
+        // broadcasts must not, so that a seeded run is reproducible.
+        for sequence in relays.keys.sorted() {
+            let r = relays[sequence]!
             if r.wantsNack, !r.nackSent, now >= r.nackAt {
                 relays[sequence]?.nackSent = true
                 out.append(send(.nack(sequence: r.originalSequence, from: myself.name), to: r.requester))
@@ -150,8 +154,8 @@ extension SWIM.Instance {
 
     mutating func expireSuspicions(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         guard !suspicions.isEmpty else { return }
-        for (name, s) in suspicions where now >= s.deadline {
-            suspicions[name] = nil
+        for name in suspicions.compactMap({ now >= $0.value.deadline ? $0.key : nil }).sorted() {
+            let s = suspicions.removeValue(forKey: name)!
             guard let m = members[name], m.status == .suspect, m.incarnation == s.incarnation else { continue }
             declareDead(name: name, incarnation: m.incarnation, from: myself.name, now, &out)
         }

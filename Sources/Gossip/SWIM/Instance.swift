@@ -257,8 +257,13 @@ extension SWIM {
         }
 
         mutating func reap(_ now: Instant, _ out: inout [Directive]) {
+            // Nothing to reap while every member is active (the usual case;
+            // this runs every second). Otherwise walk `memberNames`, whose
+            // order, unlike a dictionary's, is the same in every process.
+            guard members.count > activeMemberCount else { return }
             var expired: [String] = []
-            for m in members.values {
+            for name in memberNames {
+                guard let m = members[name] else { continue }
                 switch m.status {
                 case .dead where now - m.statusChangedAt >= settings.deadMemberRetention: expired.append(m.name)
                 case .left where now - m.statusChangedAt >= settings.leftMemberRetention: expired.append(m.name)

@@ -308,14 +308,14 @@ final class Simulator {
 
     /// Slots whose current process runs and has not left.
     var liveSlots: [Int] {
-        slots.indices.filter { let p = process($0); return p.isRunning && !p.instance.isLeaving }
+        slots.indices.filter { slots[$0].process >= 0 && process($0).isRunning && !process($0).instance.isLeaving }
     }
 
     /// Cheap test from notification counts: every live member counts the
     /// others alive. Exact when no stale identities exist; confirm with `viewGaps`.
     func aliveCountsConverged(_ live: [Int]) -> Bool {
         let expected = live.count - 1
-        for s in live where process(s).aliveCount != expected { return false }
+        for s in live where slots[s].process < 0 || process(s).aliveCount != expected { return false }
         return true
     }
 

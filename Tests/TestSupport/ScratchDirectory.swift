@@ -2,7 +2,7 @@ import Foundation
 
 /// A fresh directory under `/tmp` (short paths: unix socket paths are limited
 /// to 107 bytes), removed by `remove()`.
-public struct TemporaryDirectory: Sendable {
+public struct ScratchDirectory: Sendable {
     public let path: String
 
     public init(prefix: String) throws {

@@ -1,0 +1,93 @@
+import Testing
+
+@testable import Gossip
+
+@Suite struct CryptoTests {
+    let k1 = ClusterKey.generate()
+    let k2 = ClusterKey.generate()
+
+    @Test func sealOpenRoundTrip() throws {
+        let keyring = try Keyring([k1])
+        let envelope = Envelope(label: "test")
+        let body: [UInt8] = Array("hello gossip".utf8)
+        let sealed = envelope.seal(body, with: keyring, timestamp: 1234)
+        #expect(sealed.count == body.count + Envelope.overhead)
+        #expect(Envelope.overhead <= WireCodec.envelopeReserve)
+        let opened = try envelope.open(sealed, with: keyring)
+        #expect(opened.body == body)
+        #expect(opened.timestamp == 1234)
+        #expect(opened.key == k1)
+        // Random nonces: sealing twice gives different bytes.
+        #expect(envelope.seal(body, with: keyring, timestamp: 1234) != sealed)
+    }
+
+    @Test func wrongKeyOrLabelDoesNotOpen() throws {
+        let sealed = Envelope(label: "a").seal([1, 2, 3], with: try Keyring([k1]), timestamp: 1)
+        #expect(throws: Envelope.OpenError.authenticationFailed) { try Envelope(label: "a").open(sealed, with: try Keyring([k2])) }
+        #expect(throws: Envelope.OpenError.authenticationFailed) { try Envelope(label: "b").open(sealed, with: try Keyring([k1])) }
+    }
+
+    @Test func tamperingIsDetected() throws {
+        let keyring = try Keyring([k1])
+        let envelope = Envelope(label: "t")
+        let sealed = envelope.seal(Array(repeating: 5, count: 64), with: keyring, timestamp: 99)
+        for i in 0..<sealed.count {
+            var tampered = sealed
+            tampered[i] ^= 0x01
+            #expect(throws: Envelope.OpenError.self) { try envelope.open(tampered, with: keyring) }
+        }
+        for length in 0..<sealed.count {
+            #expect(throws: Envelope.OpenError.self) { try envelope.open(Array(sealed.prefix(length)), with: keyring) }
+        }
+    }
+
+    @Test func keyringRotation() throws {
+        let envelope = Envelope(label: "rot")
+        var old = try Keyring([k1])
+        // Install: the new key opens but the old one still seals.
+        old.install(k2)
+        let sealedOld = envelope.seal([1], with: old, timestamp: 1)
+        #expect(try envelope.open(sealedOld, with: try Keyring([k1])).key == k1)
+        // Use: the new key seals; nodes that only installed it still open.
+        try old.use(k2)
+        let sealedNew = envelope.seal([2], with: old, timestamp: 2)
+        var installedOnly = try Keyring([k1])
+        installedOnly.install(k2)
+        #expect(try envelope.open(sealedNew, with: installedOnly).key == k2)
+        // Remove the old key: its messages no longer open.
+        #expect(throws: Keyring.Error.removingPrimary) { try old.remove(k2) }
+        try old.remove(k1)
+        #expect(old.keys == [k2])
+        #expect(throws: Envelope.OpenError.authenticationFailed) { try envelope.open(sealedOld, with: old) }
+        #expect(throws: Keyring.Error.empty) { try Keyring([]) }
+    }
+
+    @Test func keyParsing() throws {
+        let text = k1.base64 + "\n"
+        #expect(try ClusterKey(base64: text) == k1)
+        #expect(throws: ClusterKey.ParseError.notBase64) { try ClusterKey(base64: "not base64!") }
+        #expect(throws: ClusterKey.ParseError.wrongLength(16)) { try ClusterKey(bytes: [UInt8](repeating: 0, count: 16)) }
+        #expect(!k1.description.contains(k1.base64), "descriptions must not leak key material")
+        #expect(k1.derive("registry-token") != k1.derive("other"))
+        #expect(k1.derive("registry-token") == k1.derive("registry-token"))
+    }
+
+    private func verdict(_ g: inout ReplayGuard, timestamp: UInt64, nonce: [UInt8], now: UInt64) -> ReplayGuard.Verdict {
+        g.check(timestamp: timestamp, nonce: nonce, now: now)
+    }
+
+    @Test func replayGuard() {
+        var guardian = ReplayGuard(windowMilliseconds: 1_000)
+        let nonce: [UInt8] = [1, 2, 3]
+        #expect(verdict(&guardian, timestamp: 10_000, nonce: nonce, now: 10_000) == .fresh)
+        #expect(verdict(&guardian, timestamp: 10_000, nonce: nonce, now: 10_100) == .replayed)
+        #expect(verdict(&guardian, timestamp: 8_000, nonce: [4], now: 10_100) == .stale)
+        #expect(verdict(&guardian, timestamp: 12_000, nonce: [5], now: 10_100) == .stale)
+        // Still remembered across one rotation, for as long as its timestamp is acceptable.
+        #expect(verdict(&guardian, timestamp: 11_000, nonce: [6], now: 12_050) == .fresh)
+        #expect(verdict(&guardian, timestamp: 11_000, nonce: [6], now: 11_990) == .replayed)
+        // Long after, the old generations are gone and memory is bounded.
+        #expect(verdict(&guardian, timestamp: 100_000, nonce: [7], now: 100_000) == .fresh)
+        #expect(guardian.remembered == 1)
+    }
+}

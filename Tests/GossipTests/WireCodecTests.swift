@@ -1,0 +1,106 @@
+import Testing
+
+@testable import Gossip
+
+@Suite struct WireCodecTests {
+    static let a = SWIM.Sender(name: "node-a", endpoint: .init(host: "10.0.0.1", port: 7946))
+    static let b = SWIM.Sender(name: "node-b", endpoint: .init(host: "fd00::2", port: 7000))
+    static let state = SWIM.MemberState(
+        name: "node-c", endpoint: .init(host: "10.0.0.3", port: 7946), incarnation: 7, status: .alive,
+        metadata: ["registry": "10.0.0.3:5000"], payloadGeneration: 42)
+
+    static let packets: [SWIM.Packet] = [
+        .init(.ping(sequence: 1, target: "node-b", from: a), updates: [.alive(state)]),
+        .init(.pingRequest(sequence: 2, target: b, from: a, wantsNack: true)),
+        .init(.ack(sequence: 3, from: "node-b"), updates: [.suspect(name: "node-c", incarnation: 7, from: "node-a")]),
+        .init(.nack(sequence: 4, from: "node-b"), updates: [.dead(name: "node-c", incarnation: 8, from: "node-c")]),
+        .init(.gossip(from: "node-a"), updates: [.payloadDelta(owner: "node-a", base: 1, generation: 2, delta: [1, 2, 3])]),
+    ]
+
+    @Test func packetsRoundTrip() throws {
+        for packet in Self.packets {
+            let bytes = WireCodec.encode(packet)
+            #expect(try WireCodec.decodePacket(bytes) == packet)
+            let expected = WireCodec.encodedSize(of: packet.message) + packet.updates.map(WireCodec.encodedSize(of:)).reduce(0, +)
+            #expect(bytes.count == expected, "encodedSize must be exact so packets stay within budget")
+        }
+    }
+
+    @Test func streamMessagesRoundTrip() throws {
+        let messages: [SWIM.StreamMessage] = [
+            .pushPull(join: true, from: Self.a, members: [Self.state], payload: .init(generation: 3, bytes: [9, 9])),
+            .pushPull(join: false, from: Self.b, members: [], payload: nil),
+            .payloadRequest(owner: "node-a", generation: 5),
+            .payloadResponse(owner: "node-a", payload: .init(generation: 5, bytes: Array(repeating: 7, count: 300_000))),
+            .payloadResponse(owner: "node-a", payload: nil),
+        ]
+        for m in messages { #expect(try WireCodec.decodeStreamMessage(WireCodec.encode(m)) == m) }
+    }
+
+    @Test func everyTruncationIsRejected() {
+        for packet in Self.packets {
+            let bytes = WireCodec.encode(packet)
+            for length in 0..<bytes.count {
+                let prefix = Array(bytes.prefix(length))
+                // A prefix may end exactly between updates and still be a valid,
+                // shorter packet; it must never decode to the full packet or crash.
+                if let decoded = try? WireCodec.decodePacket(prefix) { #expect(decoded != packet) }
+            }
+        }
+        let stream = WireCodec.encode(SWIM.StreamMessage.pushPull(join: true, from: Self.a, members: [Self.state], payload: nil))
+        for length in 0..<stream.count {
+            #expect(throws: WireError.self) { try WireCodec.decodeStreamMessage(Array(stream.prefix(length))) }
+        }
+    }
+
+    @Test func randomCorruptionNeverCrashes() {
+        var rng = SWIM.Random(seed: 1)
+        var decoded = 0
+        for packet in Self.packets {
+            let bytes = WireCodec.encode(packet)
+            for _ in 0..<2_000 {
+                var tampered = bytes
+                for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                    tampered[Int.random(in: 0..<tampered.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+                }
+                if (try? WireCodec.decodePacket(tampered)) != nil { decoded += 1 }
+            }
+        }
+        // Some flips land in values (sequence numbers, ports) and still decode;
+        // the point is that none of the 10,000 inputs trapped.
+        #expect(decoded < 10_000)
+        for _ in 0..<5_000 {
+            let noise = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            _ = try? WireCodec.decodePacket(noise)
+            _ = try? WireCodec.decodeStreamMessage(noise)
+        }
+    }
+
+    @Test func oversizedAndForgedLengthsAreRejected() {
+        #expect(throws: WireError.tooLarge(WireCodec.maximumPacketSize + 1)) {
+            try WireCodec.decodePacket([UInt8](repeating: 1, count: WireCodec.maximumPacketSize + 1))
+        }
+        // A push/pull claiming four billion members in a few bytes.
+        var forged: [UInt8] = [WireCodec.version, 1, 0]
+        forged += [6] + Array("node-a".utf8) + [1, UInt8(ascii: "x"), 0x1E, 0x9A]
+        forged += [0xFF, 0xFF, 0xFF, 0xFF]
+        #expect(throws: WireError.truncated) { try WireCodec.decodeStreamMessage(forged) }
+        // A payload claiming more than the stream limit.
+        var payload: [UInt8] = [WireCodec.version, 3, 6] + Array("node-a".utf8) + [1]
+        payload += [UInt8](repeating: 0, count: 8) + [0x7F, 0xFF, 0xFF, 0xFF]
+        #expect(throws: WireError.self) { try WireCodec.decodeStreamMessage(payload) }
+    }
+
+    @Test func invalidFieldsAreRejected() {
+        // Unknown version, unknown kind, empty name, port zero.
+        #expect(throws: WireError.unknownVersion(9)) { try WireCodec.decodePacket([9, 1]) }
+        #expect(throws: WireError.unknownKind(77)) { try WireCodec.decodePacket([WireCodec.version, 77]) }
+        #expect(throws: WireError.invalid("member name")) { try WireCodec.decodePacket([WireCodec.version, 5, 0]) }
+        var zeroPort = WireCodec.encode(SWIM.Packet(.ping(sequence: 1, target: "b", from: Self.a)))
+        zeroPort[zeroPort.count - 2] = 0
+        zeroPort[zeroPort.count - 1] = 0
+        #expect(throws: WireError.invalid("endpoint")) { try WireCodec.decodePacket(zeroPort) }
+        // Invalid UTF-8 in a name.
+        #expect(throws: WireError.invalidString) { try WireCodec.decodePacket([WireCodec.version, 5, 2, 0xC3, 0x28]) }
+    }
+}

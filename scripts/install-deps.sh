@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs the system packages gossip-mirror builds, tests and demos with.
+# Idempotent: installs only what is missing. Debian 12 with the Swift toolchain.
+set -euo pipefail
+
+packages=(
+  pkg-config
+  libsodium-dev          # cluster encryption (XChaCha20-Poly1305), tokens
+  libcurl4-openssl-dev   # peer fetches
+  containerd             # the real content store in tests and the demo
+  docker-registry        # the real upstream registry in tests and the demo
+  skopeo                 # pushes and copies test images
+  iproute2               # network namespaces, veth, bridges, tc
+  nftables               # partitions and blocked upstreams in scenarios
+  nginx-light            # the sendfile baseline of the benchmarks
+  procps psmisc          # ps/pkill for cleanup
+  gzip tar curl ca-certificates
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# Debian starts these services on install; the project runs its own instances.
+for svc in containerd docker-registry nginx; do
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
+    systemctl stop "$svc" || true
+  fi
+done
+# Without systemd (containers), the post-install scripts may still have started them.
+pkill -x nginx 2>/dev/null || true
+
+command -v swift >/dev/null || { echo "the Swift toolchain is required (swift not on PATH)" >&2; exit 1; }
+echo "dependencies ready"
