@@ -15,7 +15,8 @@ import TestSupport
         "needs root, containerd, ctr, docker-registry, skopeo (Debian packages containerd, docker-registry, skopeo)")
 )
 struct ContainerdStoreTests {
-    static let namespace = "gossip-test"
+    /// Kubernetes' namespace: its dot must survive the event filter unquoted.
+    static let namespace = ContainerdConfiguration.kubernetesNamespace
 
     @Test("a pulled image is listed, its blobs are served from disk, and deleting it is noticed")
     func pullListServeDelete() async throws {
@@ -158,12 +159,12 @@ struct ContainerdStoreTests {
             // Make the real namespace exist with something in it.
             try await containerd.ctr(["namespaces", "create", Self.namespace])
             let store = try ContainerdStore(
-                configuration: ContainerdConfiguration(socketPath: containerd.socketPath, namespace: "k8s.io"),
+                configuration: ContainerdConfiguration(socketPath: containerd.socketPath, namespace: "moby"),
                 logger: TestLogging.logger("containerd-store"))
             defer { store.shutdown() }
             let events = await EventRecorder.recording(store.events())
             let detail = try await events.availability(true)
-            #expect(detail.contains("namespace 'k8s.io' does not exist"), "\(detail)")
+            #expect(detail.contains("namespace 'moby' does not exist"), "\(detail)")
             #expect(detail.contains(Self.namespace), "\(detail)")
             #expect(try await store.listImages().isEmpty)
         }
@@ -239,7 +240,7 @@ struct ContainerdStoreTests {
 
     // MARK: Helpers
 
-    /// A registry, a containerd (namespace `gossip-test`) and a scratch folder,
+    /// A registry, a containerd (namespace `k8s.io`) and a scratch folder,
     /// all removed afterwards, whatever happens.
     private func withStack(
         _ body: (RegistryProcess, ContainerdProcess, TestSupport.ScratchDirectory) async throws -> Void

@@ -84,8 +84,8 @@ import Testing
         #expect(verdict(&guardian, timestamp: 8_000, nonce: [4], now: 10_100) == .stale)
         #expect(verdict(&guardian, timestamp: 12_000, nonce: [5], now: 10_100) == .stale)
         // Still remembered across one rotation, for as long as its timestamp is acceptable.
-        #expect(verdict(&guardian, timestamp: 11_000, nonce: [6], now: 12_050) == .fresh)
-        #expect(verdict(&guardian, timestamp: 11_000, nonce: [6], now: 11_990) == .replayed)
+        #expect(verdict(&guardian, timestamp: 11_500, nonce: [6], now: 11_900) == .fresh)
+        #expect(verdict(&guardian, timestamp: 11_500, nonce: [6], now: 12_100) == .replayed)
         // Long after, the old generations are gone and memory is bounded.
         #expect(verdict(&guardian, timestamp: 100_000, nonce: [7], now: 100_000) == .fresh)
         #expect(guardian.remembered == 1)

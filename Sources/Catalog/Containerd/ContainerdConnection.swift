@@ -1,7 +1,6 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
-import GRPCProtobuf
 import Logging
 
 /// The one HTTP/2 connection a `ContainerdStore` keeps to containerd's socket, and

@@ -6,16 +6,23 @@ extension SWIM {
     /// fresh news spreads fastest. News about a member replaces older news of
     /// the same kind about that member: only the latest verdict matters.
     ///
-    /// Entries are kept in buckets by transmit count, each bucket ordered by
-    /// age, so `take` walks them in priority order without sorting the whole
-    /// queue on every packet (a joining node queues one alive message per
-    /// member, and `take` runs for every datagram sent).
+    /// The order is kept incrementally rather than sorted on every `take`
+    /// (which runs for every datagram sent, while a node that just joined a
+    /// large group holds one alive message per member): entries live in a
+    /// slab, and small plain references to them sit in one bucket per
+    /// transmit count, each bucket ordered by age.
     public struct BroadcastQueue: Sendable {
         private struct Entry: Sendable {
             var update: Update
-            var size: Int
-            var id: UInt64
             var key: Key
+            var transmits: Int
+        }
+
+        /// Where an entry sits in the order: `id` grows with every enqueue.
+        private struct Ref: Sendable {
+            var id: UInt64
+            var slot: Int
+            var size: Int
         }
 
         /// Kind of news about one subject; a newer entry with the same key
@@ -26,75 +33,91 @@ extension SWIM {
             var isPayload: Bool
         }
 
-        private struct Location: Sendable {
-            var transmits: Int
-            var id: UInt64
-        }
-
-        /// `buckets[t]`: entries sent `t` times, in ascending `id` (newest last).
-        private var buckets: [[Entry]] = []
-        private var locations: [Key: Location] = [:]
+        private var slab: [Entry?] = []
+        private var freeSlots: [Int] = []
+        /// `buckets[t]`: references to entries sent `t` times, ascending `id` (newest last).
+        private var buckets: [[Ref]] = []
+        private var slotOfKey: [Key: Int] = [:]
+        private var idOfSlot: [UInt64] = []
         private var nextID: UInt64 = 0
 
         public init() {}
 
-        public var count: Int { locations.count }
-        public var isEmpty: Bool { locations.isEmpty }
+        public var count: Int { slotOfKey.count }
+        public var isEmpty: Bool { slotOfKey.isEmpty }
 
         /// Queues `update`, replacing older news of the same kind.
         public mutating func enqueue(_ update: Update) {
             let key = Key(subject: update.subject, isPayload: { if case .payloadDelta = update { true } else { false } }())
             nextID &+= 1
-            if let old = locations[key], let i = position(of: old.id, in: old.transmits) {
-                buckets[old.transmits].remove(at: i)
+            let slot: Int
+            if let old = slotOfKey[key] {
+                slot = old
+                let t = slab[old]!.transmits
+                if let i = position(of: idOfSlot[old], in: t) { buckets[t].remove(at: i) }
+                slab[old] = Entry(update: update, key: key, transmits: 0)
+                idOfSlot[old] = nextID
+            } else if let free = freeSlots.popLast() {
+                slot = free
+                slab[free] = Entry(update: update, key: key, transmits: 0)
+                idOfSlot[free] = nextID
+                slotOfKey[key] = slot
+            } else {
+                slot = slab.count
+                slab.append(Entry(update: update, key: key, transmits: 0))
+                idOfSlot.append(nextID)
+                slotOfKey[key] = slot
             }
             if buckets.isEmpty { buckets.append([]) }
             // The newest id is the largest: appending keeps bucket 0 ordered.
-            buckets[0].append(Entry(update: update, size: WireCodec.encodedSize(of: update), id: nextID, key: key))
-            locations[key] = Location(transmits: 0, id: nextID)
+            buckets[0].append(Ref(id: nextID, slot: slot, size: WireCodec.encodedSize(of: update)))
         }
 
         /// Takes updates that fit in `budget` bytes, counting a transmission
         /// for each and dropping those sent `limit` times.
         public mutating func take(budget: Int, limit: Int) -> [Update] {
-            guard !locations.isEmpty, budget > 0 else { return [] }
+            guard !slotOfKey.isEmpty, budget > 0 else { return [] }
             var remaining = budget
             var chosen: [Update] = []
             // Re-filed after the walk, so that an update goes out once per packet.
-            var promoted: [Entry] = []
-            var promotedTo: [Int] = []
+            var promoted: [Ref] = []
             walk: for t in buckets.indices {
                 var i = buckets[t].count - 1
                 while i >= 0 {
-                    let size = buckets[t][i].size
-                    if size <= remaining {
-                        let entry = buckets[t].remove(at: i)
-                        remaining -= size
-                        chosen.append(entry.update)
+                    let ref = buckets[t][i]
+                    if ref.size <= remaining {
+                        buckets[t].remove(at: i)
+                        remaining -= ref.size
+                        chosen.append(slab[ref.slot]!.update)
                         if t + 1 >= limit {
-                            locations[entry.key] = nil
+                            slotOfKey[slab[ref.slot]!.key] = nil
+                            slab[ref.slot] = nil
+                            freeSlots.append(ref.slot)
                         } else {
-                            locations[entry.key] = Location(transmits: t + 1, id: entry.id)
-                            promoted.append(entry)
-                            promotedTo.append(t + 1)
+                            slab[ref.slot]!.transmits = t + 1
+                            promoted.append(ref)
                         }
                         if remaining < 16 { break walk }
                     }
                     i -= 1
                 }
             }
-            for (entry, t) in zip(promoted, promotedTo) {
-                while buckets.count <= t { buckets.append([]) }
-                buckets[t].insert(entry, at: insertionPoint(of: entry.id, in: t))
+            for ref in promoted {
+                let t = slab[ref.slot]!.transmits
+                if buckets.count <= t { buckets.append([]) }
+                buckets[t].insert(ref, at: insertionPoint(of: ref.id, in: t))
             }
-            while let last = buckets.last, last.isEmpty { buckets.removeLast() }
+            while let last = buckets.last?.isEmpty, last { buckets.removeLast() }
             return chosen
         }
 
         /// Drops everything (used when leaving).
         public mutating func removeAll() {
+            slab.removeAll()
+            freeSlots.removeAll()
             buckets.removeAll()
-            locations.removeAll()
+            slotOfKey.removeAll()
+            idOfSlot.removeAll()
         }
 
         /// First index in bucket `t` whose id is not below `id`.
