@@ -172,7 +172,7 @@ extension ImageReference {
 
     /// `host[:port]`, host a DNS name (labels of letters, digits and inner
     /// hyphens) or a bracketed IPv6 address; port 1...65535. Expects lower case.
-    static func isValidRegistry(_ registry: String) -> Bool {
+    public static func isValidRegistry(_ registry: String) -> Bool {
         let host: Substring
         var port: Substring? = nil
         if registry.hasPrefix("[") {

@@ -68,4 +68,15 @@ public struct ClusterKey: Sendable, Hashable, CustomStringConvertible {
     public func derive(_ context: String) -> [UInt8] {
         Sodium.hash(Array(context.utf8), key: bytes, length: 32)
     }
+
+    /// A 32-byte message authentication code of `message` under a key derived
+    /// for `context` (keyed BLAKE2b, libsodium `crypto_generichash`).
+    public func authenticate(_ message: [UInt8], context: String) -> [UInt8] {
+        Sodium.hash(message, key: derive(context), length: 32)
+    }
+
+    /// Whether `tag` authenticates `message` for `context`, compared in constant time.
+    public func verify(_ tag: [UInt8], for message: [UInt8], context: String) -> Bool {
+        Sodium.constantTimeEqual(tag, authenticate(message, context: context))
+    }
 }

@@ -7,24 +7,11 @@ extension SWIM {
     /// the same kind about that member: only the latest verdict matters.
     ///
     /// The order is kept incrementally rather than sorted on every `take`
-    /// (which runs for every datagram sent, while a node that just joined a
-    /// large group holds one alive message per member): entries live in a
-    /// slab, and small plain references to them sit in one bucket per
-    /// transmit count, each bucket ordered by age.
+    /// (which runs for every datagram sent, while a member that just joined
+    /// a large group holds one alive message per member): updates live in
+    /// slots, and small plain references to them sit in one bucket per
+    /// transmit count, each bucket ordered newest first.
     public struct BroadcastQueue: Sendable {
-        private struct Entry: Sendable {
-            var update: Update
-            var key: Key
-            var transmits: Int
-        }
-
-        /// Where an entry sits in the order: `id` grows with every enqueue.
-        private struct Ref: Sendable {
-            var id: UInt64
-            var slot: Int
-            var size: Int
-        }
-
         /// Kind of news about one subject; a newer entry with the same key
         /// replaces the older. Alive, suspect and dead share one key because
         /// each supersedes the others.
@@ -33,12 +20,138 @@ extension SWIM {
             var isPayload: Bool
         }
 
-        private var slab: [Entry?] = []
+        /// An entry's place in the order: `id` grows with every enqueue.
+        private struct Ref: Sendable {
+            var id: UInt64
+            var slot: Int
+            var size: Int
+        }
+
+        /// References in descending `id` (newest first) in `refs[start...]`;
+        /// `refs[..<start]` is room to add newer ones in front. Updates join
+        /// a bucket mostly at either end: news arrives newest, and a batch
+        /// learned at once (a join's full state) moves on oldest last.
+        private struct Bucket: Sendable {
+            var refs: [Ref] = []
+            var start = 0
+
+            var count: Int { refs.count - start }
+            var isEmpty: Bool { refs.count == start }
+            var newest: Ref? { isEmpty ? nil : refs[start] }
+            var oldest: Ref? { isEmpty ? nil : refs[refs.count - 1] }
+
+            /// The `k`-th newest.
+            func ref(_ k: Int) -> Ref { refs[start + k] }
+
+            mutating func remove(_ k: Int) {
+                if k == 0 { start += 1 } else { refs.remove(at: start + k) }
+                if start == refs.count {
+                    refs.removeAll(keepingCapacity: true)
+                    start = 0
+                }
+            }
+
+            mutating func addNewest(_ ref: Ref) {
+                if start == 0 {
+                    let room = max(8, count)
+                    refs.insert(contentsOf: repeatElement(ref, count: room), at: 0)
+                    start = room
+                }
+                start -= 1
+                refs[start] = ref
+            }
+
+            mutating func addOldest(_ ref: Ref) { refs.append(ref) }
+
+            /// Adds anywhere, keeping the order.
+            mutating func add(_ ref: Ref) {
+                if let newest, newest.id > ref.id {
+                    if oldest!.id > ref.id {
+                        addOldest(ref)
+                    } else {
+                        refs.insert(ref, at: start + offset(of: ref.id))
+                    }
+                } else {
+                    addNewest(ref)
+                }
+            }
+
+            /// Number of references newer than `id`.
+            func offset(of id: UInt64) -> Int {
+                refs.withUnsafeBufferPointer { all in
+                    var low = start
+                    var high = all.count
+                    while low < high {
+                        let mid = (low + high) / 2
+                        if all[mid].id > id { low = mid + 1 } else { high = mid }
+                    }
+                    return low - start
+                }
+            }
+
+            mutating func remove(id: UInt64) {
+                let k = offset(of: id)
+                if k < count, ref(k).id == id { remove(k) }
+            }
+
+            /// Removes, newest first, the references whose size fits what
+            /// remains of the budget, appending them to `taken`; true when
+            /// the budget is spent (fewer than 16 bytes left).
+            mutating func take(_ remaining: inout Int, into taken: inout [Ref]) -> Bool {
+                var spent = false
+                var k = start
+                while k < refs.count {
+                    let ref = refs[k]
+                    guard ref.size <= remaining else {
+                        k += 1
+                        continue
+                    }
+                    if k == start {
+                        start += 1
+                        k += 1
+                    } else {
+                        refs.remove(at: k)
+                    }
+                    remaining -= ref.size
+                    taken.append(ref)
+                    if remaining < 16 {
+                        spent = true
+                        break
+                    }
+                }
+                if start == refs.count {
+                    refs.removeAll(keepingCapacity: true)
+                    start = 0
+                }
+                return spent
+            }
+
+            /// Files references sent as often as this bucket's, given newest
+            /// first: in front, behind, or (rarely) in between.
+            mutating func file(_ run: ArraySlice<Ref>) {
+                guard let first = run.first, let last = run.last else { return }
+                if let newest, newest.id > last.id {
+                    if oldest!.id > first.id {
+                        for ref in run { addOldest(ref) }
+                    } else {
+                        for ref in run { add(ref) }
+                    }
+                } else {
+                    for ref in run.reversed() { addNewest(ref) }
+                }
+            }
+        }
+
+        // Slot storage, in parallel arrays (a debug build copies whole
+        // structs on every access); freed slots are reused.
+        private var updates: [Update] = []
+        private var keys: [Key] = []
+        private var transmits: [Int] = []
+        private var ids: [UInt64] = []
         private var freeSlots: [Int] = []
-        /// `buckets[t]`: references to entries sent `t` times, ascending `id` (newest last).
-        private var buckets: [[Ref]] = []
+        /// `buckets[t]`: references to entries sent `t` times.
+        private var buckets: [Bucket] = []
         private var slotOfKey: [Key: Int] = [:]
-        private var idOfSlot: [UInt64] = []
         private var nextID: UInt64 = 0
 
         public init() {}
@@ -53,24 +166,24 @@ extension SWIM {
             let slot: Int
             if let old = slotOfKey[key] {
                 slot = old
-                let t = slab[old]!.transmits
-                if let i = position(of: idOfSlot[old], in: t) { buckets[t].remove(at: i) }
-                slab[old] = Entry(update: update, key: key, transmits: 0)
-                idOfSlot[old] = nextID
+                buckets[transmits[old]].remove(id: ids[old])
             } else if let free = freeSlots.popLast() {
                 slot = free
-                slab[free] = Entry(update: update, key: key, transmits: 0)
-                idOfSlot[free] = nextID
+                keys[free] = key
                 slotOfKey[key] = slot
             } else {
-                slot = slab.count
-                slab.append(Entry(update: update, key: key, transmits: 0))
-                idOfSlot.append(nextID)
+                slot = updates.count
+                updates.append(update)
+                keys.append(key)
+                transmits.append(0)
+                ids.append(0)
                 slotOfKey[key] = slot
             }
-            if buckets.isEmpty { buckets.append([]) }
-            // The newest id is the largest: appending keeps bucket 0 ordered.
-            buckets[0].append(Ref(id: nextID, slot: slot, size: WireCodec.encodedSize(of: update)))
+            updates[slot] = update
+            transmits[slot] = 0
+            ids[slot] = nextID
+            if buckets.isEmpty { buckets.append(Bucket()) }
+            buckets[0].addNewest(Ref(id: nextID, slot: slot, size: WireCodec.encodedSize(of: update)))
         }
 
         /// Takes updates that fit in `budget` bytes, counting a transmission
@@ -79,62 +192,40 @@ extension SWIM {
             guard !slotOfKey.isEmpty, budget > 0 else { return [] }
             var remaining = budget
             var chosen: [Update] = []
-            // Re-filed after the walk, so that an update goes out once per packet.
+            // Re-filed after the walk, so that an update goes out once per
+            // packet; in walk order, which is newest first per bucket.
+            var taken: [Ref] = []
             var promoted: [Ref] = []
-            walk: for t in buckets.indices {
-                var i = buckets[t].count - 1
-                while i >= 0 {
-                    let ref = buckets[t][i]
-                    if ref.size <= remaining {
-                        buckets[t].remove(at: i)
-                        remaining -= ref.size
-                        chosen.append(slab[ref.slot]!.update)
-                        if t + 1 >= limit {
-                            slotOfKey[slab[ref.slot]!.key] = nil
-                            slab[ref.slot] = nil
-                            freeSlots.append(ref.slot)
-                        } else {
-                            slab[ref.slot]!.transmits = t + 1
-                            promoted.append(ref)
-                        }
-                        if remaining < 16 { break walk }
+            for t in buckets.indices {
+                let before = taken.count
+                let spent = buckets[t].take(&remaining, into: &taken)
+                for ref in taken[before...] {
+                    chosen.append(updates[ref.slot])
+                    if t + 1 >= limit {
+                        slotOfKey[keys[ref.slot]] = nil
+                        freeSlots.append(ref.slot)
+                    } else {
+                        transmits[ref.slot] = t + 1
+                        promoted.append(ref)
                     }
-                    i -= 1
                 }
+                if spent { break }
             }
-            for ref in promoted {
-                let t = slab[ref.slot]!.transmits
-                if buckets.count <= t { buckets.append([]) }
-                buckets[t].insert(ref, at: insertionPoint(of: ref.id, in: t))
+            // One run per target bucket, newest first.
+            var i = 0
+            while i < promoted.count {
+                let t = transmits[promoted[i].slot]
+                var end = i + 1
+                while end < promoted.count, transmits[promoted[end].slot] == t { end += 1 }
+                if buckets.count <= t { buckets.append(Bucket()) }
+                buckets[t].file(promoted[i..<end])
+                i = end
             }
             while let last = buckets.last?.isEmpty, last { buckets.removeLast() }
             return chosen
         }
 
         /// Drops everything (used when leaving).
-        public mutating func removeAll() {
-            slab.removeAll()
-            freeSlots.removeAll()
-            buckets.removeAll()
-            slotOfKey.removeAll()
-            idOfSlot.removeAll()
-        }
-
-        /// First index in bucket `t` whose id is not below `id`.
-        private func insertionPoint(of id: UInt64, in t: Int) -> Int {
-            var low = 0
-            var high = buckets[t].count
-            while low < high {
-                let mid = (low + high) / 2
-                if buckets[t][mid].id < id { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }
-
-        private func position(of id: UInt64, in t: Int) -> Int? {
-            guard t < buckets.count else { return nil }
-            let i = insertionPoint(of: id, in: t)
-            return i < buckets[t].count && buckets[t][i].id == id ? i : nil
-        }
+        public mutating func removeAll() { self = BroadcastQueue() }
     }
 }

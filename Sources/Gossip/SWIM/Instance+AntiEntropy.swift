@@ -11,9 +11,10 @@ extension SWIM.Instance {
         }
         if now >= nextReconnectAt {
             // Serf's reconnect: state exchange with a random dead member heals
-            // a partition once the network does.
+            // a partition once the network does. (Only looked for when some
+            // member is inactive: finding none means a scan of all members.)
             nextReconnectAt = now + settings.reconnectInterval
-            if let peer = randomMembers(1, where: { $0.status == .dead }).first {
+            if members.count > activeMemberCount, let peer = randomMembers(1, where: { $0.status == .dead }).first {
                 out.append(.openStream(pushPull(join: false), to: peer.endpoint))
             }
         }
@@ -96,6 +97,14 @@ extension SWIM.Instance {
             case .suspect, .dead:
                 // First learn the member exists, so the suspicion can apply.
                 if members[state.name] == nil, state.name != myself.name {
+                    // But not a dead one: we may have reaped it already, and
+                    // learning it again from a member that has not (it was
+                    // declared dead a little later there) would bring it back,
+                    // announced alive to everyone that reaped it too, to be
+                    // suspected, declared dead and retained all over again;
+                    // the simulator saw such a member never go away.
+                    // (memberlist learns no member from a dead or suspect state.)
+                    guard state.status == .suspect else { continue }
                     var asAlive = state
                     asAlive.status = .alive
                     alive(asAlive, now, &out)
@@ -122,13 +131,19 @@ extension SWIM.Instance {
 
     /// Records that `owner` has reached `generation` and fetches it if we hold less.
     mutating func noteGeneration(_ owner: String, _ generation: UInt64, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
-        guard var member = members[owner] else { return }
+        guard let member = members[owner] else { return }
+        noteGeneration(of: member, generation, now, &out)
+    }
+
+    /// `noteGeneration` for a member record just read from `members`.
+    mutating func noteGeneration(of member: SWIM.Member, _ generation: UInt64, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        var member = member
         if generation > member.payloadGeneration {
             member.payloadGeneration = generation
             store(member)
         }
-        if member.payloadGeneration > (payloads[owner]?.generation ?? 0) {
-            requestPayload(of: owner, now, &out)
+        if member.payloadGeneration > 0, member.payloadGeneration > (payloads[member.name]?.generation ?? 0) {
+            requestPayload(of: member.name, now, &out)
         }
     }
 
@@ -146,7 +161,8 @@ extension SWIM.Instance {
     /// with our alive message and members fetch the payload.
     mutating func publishPayload(_ payload: SWIM.Payload, delta: [UInt8]?, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         let base = ownPayload?.generation ?? 0
-        precondition(payload.generation > base, "payload generations must increase")
+        // Generations only increase; an older or repeated one is ignored.
+        guard payload.generation > base else { return }
         ownPayload = payload
         myself.payloadGeneration = payload.generation
         let update = delta.map { SWIM.Update.payloadDelta(owner: myself.name, base: base, generation: payload.generation, delta: $0) }

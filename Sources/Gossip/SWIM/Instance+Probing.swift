@@ -159,6 +159,13 @@ extension SWIM.Instance {
             guard let m = members[name], m.status == .suspect, m.incarnation == s.incarnation else { continue }
             declareDead(name: name, incarnation: m.incarnation, from: myself.name, now, &out)
         }
+        // Unconfirmed suspicions are gossiped once more (see `Suspicion.reminderDue`),
+        // in the name of their first accuser: repeating is not confirming.
+        for name in suspicions.compactMap({ s in s.value.reminderDue.map { now >= $0 } == true ? s.key : nil }).sorted() {
+            suspicions[name]!.reminded = true
+            let s = suspicions[name]!
+            broadcasts.enqueue(.suspect(name: name, incarnation: s.incarnation, from: s.accuser))
+        }
     }
 
     /// Sends pending updates to a few random members (memberlist gossip):

@@ -37,15 +37,31 @@ extension SWIM.Instance {
             noteGeneration(state.name, state.payloadGeneration, now, &out)
             return
         }
+        guard state.incarnation > member.incarnation else {
+            // Old news, by far the most common case: only the payload
+            // generation may tell us something (the member in hand spares
+            // looking it up again).
+            noteGeneration(of: member, state.payloadGeneration, now, &out)
+            return
+        }
         defer { noteGeneration(state.name, state.payloadGeneration, now, &out) }
-        guard state.incarnation > member.incarnation else { return }
         if state.endpoint != member.endpoint, member.status.isActive {
             out.append(.notify(.nameConflict(name: state.name, endpoint: state.endpoint)))
             return
         }
         let previous = member.status
         if previous != .alive { member.statusChangedAt = now }
-        if state.endpoint != member.endpoint { member.roundTripTime = nil }
+        if state.endpoint != member.endpoint {
+            // A new process under the name (a restart at a new address): what
+            // we hold of its previous life's payload is stale, and its own
+            // generations start again, so they must not be compared with the
+            // old ones (a payload of generation 1 would never replace one of
+            // generation 3). Forget it; `noteGeneration` fetches the new one.
+            member.roundTripTime = nil
+            member.payloadGeneration = state.payloadGeneration
+            payloads[state.name] = nil
+            pendingPayloadFetches[state.name] = nil
+        }
         member.incarnation = state.incarnation
         member.status = .alive
         member.endpoint = state.endpoint

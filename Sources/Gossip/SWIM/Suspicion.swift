@@ -9,19 +9,27 @@ extension SWIM {
     /// where `c` counts confirmations from distinct members other than the
     /// first accuser, and `k` is how many are expected. With `k == 0` (small
     /// groups) the timeout is simply `min`.
+    ///
+    /// A suspicion nobody has confirmed by `min` is gossiped once more (see
+    /// `reminderDue`).
     public struct Suspicion: Sendable, Hashable {
         public let incarnation: Incarnation
+        /// The member whose accusation started the suspicion.
+        public let accuser: String
         public let startedAt: Instant
         public let minimum: Duration
         public let maximum: Duration
         public let expectedConfirmations: Int
         public private(set) var accusers: Set<String>
+        /// Whether the suspicion has been gossiped again (see `reminderDue`).
+        public internal(set) var reminded = false
 
         public init(
             incarnation: Incarnation, from accuser: String, startedAt: Instant,
             minimum: Duration, maximum: Duration, expectedConfirmations: Int
         ) {
             self.incarnation = incarnation
+            self.accuser = accuser
             self.startedAt = startedAt
             self.minimum = minimum
             self.maximum = max(minimum, maximum)
@@ -49,5 +57,22 @@ extension SWIM {
 
         /// When the suspect is to be declared dead unless it refutes.
         public var deadline: Instant { startedAt + timeout }
+
+        /// When to gossip the suspicion once more, if nobody has confirmed it
+        /// by the minimum timeout (nil once done, or when none is expected).
+        ///
+        /// A refutation spreads by gossip with a bounded number of
+        /// retransmissions, so under loss a member now and then misses it;
+        /// still holding the suspicion, with nobody left to confirm or
+        /// refute it, it would declare a healthy member dead at the maximum
+        /// timeout. Gossiped again, the stale suspicion reaches members that
+        /// saw the refutation, and they answer its sender with the newer
+        /// alive message (`Instance.correction(for:myself:members:)`). By the
+        /// minimum timeout any refutation has long spread, and a real death
+        /// is usually confirmed by then, so this costs little and delays
+        /// nothing: the deadline is unchanged.
+        public var reminderDue: Instant? {
+            reminded || expectedConfirmations == 0 || confirmations > 0 ? nil : startedAt + minimum
+        }
     }
 }

@@ -86,9 +86,17 @@ public enum WireCodec {
         }
     }
 
-    /// Bytes of a packet's message without updates.
+    /// Bytes of a packet's message without updates (what `encode` writes
+    /// for it, computed without encoding: the instance asks for every packet).
     public static func encodedSize(of message: SWIM.Message) -> Int {
-        encode(SWIM.Packet(message)).count
+        func short(_ s: String) -> Int { 1 + min(s.utf8.count, 255) }
+        func sender(_ s: SWIM.Sender) -> Int { short(s.name) + short(s.endpoint.host) + 2 }
+        switch message {
+        case .ping(_, let target, let from): return 2 + 4 + short(target) + sender(from)
+        case .pingRequest(_, let target, let from, _): return 2 + 4 + sender(target) + sender(from) + 1
+        case .ack(_, let from), .nack(_, let from): return 2 + 4 + short(from)
+        case .gossip(let from): return 2 + short(from)
+        }
     }
 
     // MARK: Streams

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Catalog
 import Foundation
 import Gossip
 import Logging
@@ -75,6 +76,11 @@ struct Run: AsyncParsableCommand {
     @Option(help: "YAML file with options (keys are option names).")
     var config: String?
 
+    // containerd hosts.toml (--configure-containerd, --hosts-dir, --mirror-registry, --mirror-url):
+    // see Containerd/ContainerdHostsOptions.swift.
+    @OptionGroup(title: "containerd hosts.toml")
+    var containerdHosts: ContainerdHostsOptions
+
     func validate() throws {
         guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
         guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
@@ -110,6 +116,23 @@ struct Run: AsyncParsableCommand {
         return try Keyring(keys)
     }
 
+    /// The content store the options name.
+    func makeStore(logger: Logger) throws -> any ContentStore {
+        switch store {
+        case "oci-layout":
+            guard let ociLayout else { throw ValidationError("--store oci-layout needs --oci-layout DIR") }
+            do { return try OCILayoutStore(path: ociLayout, logger: logger) } catch {
+                throw ValidationError("--oci-layout \(ociLayout): \(error)")
+            }
+        default:
+            let configuration = ContainerdConfiguration(
+                socketPath: containerdSock, namespace: containerdNamespace, contentRoot: containerdContentRoot)
+            do { return try ContainerdStore(configuration: configuration, logger: logger) } catch {
+                throw ValidationError("\(error)")
+            }
+        }
+    }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel)!
         LoggingSystem.bootstrap { label in
@@ -126,24 +149,45 @@ struct Run: AsyncParsableCommand {
         let memberName = name ?? ProcessInfo.processInfo.hostName
         let bind = bindEndpoint
         let advertise = advertiseAddr.flatMap { SWIM.Endpoint(parsing: $0, defaultPort: bind.port) }
+        let store = try makeStore(logger: logger)
+        let catalog = LocalCatalog(store: store, logger: logger)
         let configuration = GossipConfiguration(
             name: memberName, bindAddress: bind, advertiseAddress: advertise, seeds: join,
             settings: SWIM.Settings.profile(named: profile)!, keyring: keyring, label: clusterLabel,
-            metadata: ["registry": registryAddr])
+            metadata: ["registry": registryAddr],
+            merge: { base, delta in SummaryDelta.apply(delta, to: base) })
         let node: GossipNode
         do { node = try GossipNode(configuration: configuration, logger: logger) } catch {
             throw ValidationError("\(error)")
         }
+        let peers = PeerDirectory(selfName: memberName)
+        let registryMetrics = RegistryMetrics()
+        let credentials = PeerCredentials { await node.keys }
+        let registryEndpoint = SWIM.Endpoint(parsing: registryAddr)!
+        let registryServer = HTTPServer(
+            host: registryEndpoint.host, port: Int(registryEndpoint.port),
+            handler: RegistryHandler(
+                catalog: catalog, store: store, peers: peers,
+                client: CurlPeerClient(credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger),
+                credentials: credentials, metrics: registryMetrics, logger: logger),
+            logger: logger)
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
             host: status.host, port: Int(status.port),
-            handler: StatusHandler(node: node, metrics: registry), logger: logger)
+            handler: StatusHandler(
+                node: node, catalog: catalog, locator: Locator(catalog: catalog, peers: peers),
+                registryMetrics: registryMetrics, metrics: registry),
+            logger: logger)
+        // containerd hosts.toml: last in the group, so on SIGTERM it restores the files first.
+        let containerdHostsServices = try containerdHosts.services(registryAddr: registryAddr, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: MembershipService(node: node), successTerminationBehavior: .gracefullyShutdownGroup),
+                    .init(service: SummaryBridge(catalog: catalog, node: node, peers: peers, logger: logger)),
+                    .init(service: HTTPService(server: registryServer), successTerminationBehavior: .ignore),
                     .init(service: HTTPService(server: statusServer), successTerminationBehavior: .ignore),
-                ],
+                ] + containerdHostsServices,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         logger.info("starting", metadata: ["name": "\(memberName)", "keys": "\(keyring.keys.count)"])

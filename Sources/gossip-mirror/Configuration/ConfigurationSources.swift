@@ -8,6 +8,9 @@ enum ConfigurationSources {
     struct Option {
         var name: String
         var repeatable = false
+        /// A Boolean flag declared with `inversion: .prefixedNo`: the value
+        /// (true/false, yes/no, on/off, 1/0) becomes `--name` or `--no-name`.
+        var flag = false
 
         /// `GOSSIP_MIRROR_GOSSIP_ADDR` for `gossip-addr`.
         var environmentName: String { "GOSSIP_MIRROR_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
@@ -19,9 +22,13 @@ enum ConfigurationSources {
 
     /// Options each subcommand accepts from the environment or a file.
     static let options: [String: [Option]] = [
-        "run": Run.configurableOptions.map { Option(name: $0.name, repeatable: $0.repeatable) },
+        "run": Run.configurableOptions.map { Option(name: $0.name, repeatable: $0.repeatable) }
+            + ContainerdHostsOptions.configurableOptions,
+        "configure-containerd": ConfigureContainerd.configurableOptions,
+        "cleanup": Cleanup.configurableOptions,
         "members": [Option(name: "status-addr")],
         "status": [Option(name: "status-addr")],
+        "locate": [Option(name: "status-addr")],
     ]
 
     static func merge(arguments: [String], environment: [String: String]) throws -> [String] {
@@ -39,7 +46,7 @@ enum ConfigurationSources {
                 throw Failure(description: "\(path): unknown option(s) \(unknown.sorted().joined(separator: ", ")) for `\(subcommand)`")
             }
         }
-        for option in known where !given.contains(option.name) {
+        for option in known where !given.contains(option.name) && !(option.flag && given.contains("no-" + option.name)) {
             var values: [String] = []
             if let text = environment[option.environmentName], !text.isEmpty {
                 values = option.repeatable ? text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : [text]
@@ -51,9 +58,21 @@ enum ConfigurationSources {
                     values = ["\(value)"]
                 }
             }
+            if option.flag {
+                for value in values { merged.append(try flagArgument(option.name, value)) }
+                continue
+            }
             for value in values { merged += ["--\(option.name)", value] }
         }
         return merged
+    }
+
+    private static func flagArgument(_ name: String, _ value: String) throws -> String {
+        switch value.lowercased() {
+        case "true", "yes", "on", "1": return "--\(name)"
+        case "false", "no", "off", "0": return "--no-\(name)"
+        default: throw Failure(description: "option \(name) is a flag: give true or false, not \(value)")
+        }
     }
 
     private static func configPath(_ arguments: [String], _ environment: [String: String]) -> String? {

@@ -1,4 +1,6 @@
+import Catalog
 import Gossip
+import Registry
 
 /// What `/status.json` answers and `members`/`status` print.
 struct StatusReport: Codable, Sendable {
@@ -13,6 +15,15 @@ struct StatusReport: Codable, Sendable {
         var isSelf: Bool
     }
 
+    struct CatalogReport: Codable, Sendable {
+        var store: String
+        var available: Bool
+        var blobs: Int
+        var tags: Int
+        var summaryGeneration: UInt64
+        var summaryBytes: Int
+    }
+
     var name: String
     var address: String
     var profile: String
@@ -20,8 +31,10 @@ struct StatusReport: Codable, Sendable {
     var keyIDs: [UInt8]
     var members: [MemberReport]
     var gossip: GossipStatistics
+    var catalog: CatalogReport?
+    var registry: RegistryMetrics.Counts?
 
-    static func make(from node: GossipNode) async -> StatusReport {
+    static func make(from node: GossipNode, catalog: LocalCatalog? = nil, registry: RegistryMetrics? = nil) async -> StatusReport {
         let me = await node.myself
         let members = await node.members.map { m in
             MemberReport(
@@ -29,9 +42,17 @@ struct StatusReport: Codable, Sendable {
                 registry: m.metadata["registry"], payloadGeneration: m.payloadGeneration,
                 roundTripMilliseconds: m.roundTripTime.map { $0.seconds * 1000 }, isSelf: m.name == me.name)
         }
+        var catalogReport: CatalogReport?
+        if let catalog {
+            let snapshot = await catalog.snapshot
+            let status = await catalog.storeStatus
+            catalogReport = CatalogReport(
+                store: "\(status)", available: status.isAvailable, blobs: snapshot.blobs.count, tags: snapshot.tags.count,
+                summaryGeneration: await catalog.generation, summaryBytes: await catalog.summary.count)
+        }
         return StatusReport(
             name: me.name, address: "\(me.endpoint)", profile: node.configuration.settings.profileName,
             localHealth: await node.localHealthScore, keyIDs: await node.keys.map(\.id), members: members,
-            gossip: await node.statistics)
+            gossip: await node.statistics, catalog: catalogReport, registry: registry?.snapshot)
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Gossip
+import Registry
 
 /// A `gossip-mirror run` process started by a test, with its log captured.
 final class MirrorProcess: Sendable {
@@ -24,19 +25,30 @@ final class MirrorProcess: Sendable {
     }
 
     /// Starts `gossip-mirror run` bound to `host` (gossip on 7946, status on 9090).
-    init(name: String, host: String, keyFiles: [String], join: [String], directory: String, extra: [String] = []) throws {
+    /// Without `store`, the node serves an empty OCI layout of its own.
+    init(
+        name: String, host: String, keyFiles: [String], join: [String], directory: String, store: [String]? = nil,
+        extra: [String] = []
+    ) throws {
         self.name = name
         self.host = host
         self.statusAddress = "\(host):9090"
         self.logPath = "\(directory)/\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.binary)
         var arguments = [
             "run", "--name", name, "--gossip-addr", "\(host):7946", "--status-addr", statusAddress,
-            "--registry-addr", "\(host):5000", "--store", "oci-layout", "--log-level", "debug",
+            "--registry-addr", "\(host):5000", "--log-level", "debug",
         ]
+        if let store {
+            arguments += store
+        } else {
+            let layout = "\(directory)/\(name)-layout"
+            try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
+            arguments += ["--store", "oci-layout", "--oci-layout", layout]
+        }
         for k in keyFiles { arguments += ["--key-file", k] }
         for j in join { arguments += ["--join", j] }
         process.arguments = arguments + extra
@@ -75,6 +87,15 @@ final class MirrorProcess: Sendable {
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
+    var registryAddress: String { "\(host):5000" }
+
+    /// `/locate?ref=…`, or nil if the node does not answer.
+    func locate(_ reference: String) async -> LocateReport? {
+        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
+        guard let url = URL(string: "http://\(statusAddress)/locate?ref=\(escaped)") else { return nil }
+        return await HTTPGet.json(url, as: LocateReport.self)
+    }
+
     /// `/status.json`, or nil if the node does not answer.
     func status() async -> StatusSnapshot? {
         guard let url = URL(string: "http://\(statusAddress)/status.json") else { return nil }
@@ -91,9 +112,17 @@ struct StatusSnapshot: Decodable, Sendable {
         var incarnation: UInt64
     }
 
+    struct Catalog: Decodable, Sendable {
+        var available: Bool
+        var blobs: Int
+        var tags: Int
+    }
+
     var name: String
     var members: [Member]
     var gossip: GossipStatistics
+    var catalog: Catalog?
+    var registry: RegistryMetrics.Counts?
 
     func state(of name: String) -> String? { members.first { $0.name == name }?.state }
 }

@@ -13,7 +13,7 @@ struct EventQueue {
     }
 
     private var heap: [Key] = []
-    private var slots: [SimEvent?] = []
+    private var slots: [SimEvent] = []
     private var freeSlots: [Int] = []
     private var nextSequence: UInt64 = 0
 
@@ -50,14 +50,10 @@ struct EventQueue {
             heap[0] = last
             siftDown(0)
         }
-        let event = slots[top.slot].take()!
+        let event = slots[top.slot]
+        slots[top.slot] = .vacant
         freeSlots.append(top.slot)
         return (top.time, event)
-    }
-
-    @inline(__always)
-    private static func less(_ a: Key, _ b: Key) -> Bool {
-        a.time < b.time || (a.time == b.time && a.sequence < b.sequence)
     }
 
     private mutating func siftUp(_ start: Int) {
@@ -66,7 +62,8 @@ struct EventQueue {
         while i > 0 {
             let parent = (i - 1) >> 1
             let p = heap[parent]
-            guard Self.less(key, p) else { break }
+            // `less`, written out: debug builds do not inline.
+            guard key.time < p.time || (key.time == p.time && key.sequence < p.sequence) else { break }
             heap[i] = p
             i = parent
         }
@@ -82,9 +79,15 @@ struct EventQueue {
             guard left < n else { break }
             var child = left
             let right = left + 1
-            if right < n, Self.less(heap[right], heap[left]) { child = right }
-            let c = heap[child]
-            guard Self.less(c, key) else { break }
+            var c = heap[left]
+            if right < n {
+                let r = heap[right]
+                if r.time < c.time || (r.time == c.time && r.sequence < c.sequence) {
+                    child = right
+                    c = r
+                }
+            }
+            guard c.time < key.time || (c.time == key.time && c.sequence < key.sequence) else { break }
             heap[i] = c
             i = child
         }

@@ -19,6 +19,8 @@ enum SimEvent {
     case resume(process: Int)
     /// A scenario step.
     case action((Simulator) -> Void)
+    /// An empty slot of the agenda's storage.
+    case vacant
 }
 
 /// How the simulated network and the simulated members behave.
@@ -74,8 +76,10 @@ final class Simulator {
         var pending: [SWIM.Event] = []
         /// Time of the earliest tick scheduled for this process.
         var tickAt: UInt64?
-        /// How many other members this process sees alive (from its notifications).
+        /// How many other members this process sees alive, and knows of at
+        /// all (from its notifications).
         var aliveCount = 0
+        var knownCount = 0
         /// Ticks at the current instant, to catch a timer that never advances.
         var ticksThisInstant = 0
         var lastTickTime: UInt64 = .max
@@ -116,6 +120,7 @@ final class Simulator {
     struct Statistics {
         var events = 0
         var handled = 0
+        var ticks = 0
         var packetsSent = 0
         var packetsDelivered = 0
         var packetsLost = 0
@@ -146,7 +151,7 @@ final class Simulator {
     /// Partition group of every slot; equal groups can talk.
     private var group: [Int] = []
     private(set) var isPartitioned = false
-    private let lossRate: Double
+    private(set) var lossRate: Double
     private let minLatency: UInt64
     private let latencySpan: UInt64
     private let jitter: UInt64
@@ -157,8 +162,9 @@ final class Simulator {
 
     /// Called for every `.notify` directive: (simulator, observer slot, event).
     var observer: ((Simulator, Int, SWIM.MembershipEvent) -> Void)?
-    /// Drops a datagram when it returns true: (from slot, to slot, packet).
-    var packetFilter: ((Int, Int, SWIM.Packet) -> Bool)?
+    /// Sees every datagram about to be delivered: (from slot, to slot,
+    /// packet); returns the packet to deliver (possibly edited) or nil to drop it.
+    var interceptor: ((Int, Int, SWIM.Packet) -> SWIM.Packet?)?
 
     init(_ configuration: SimulatorConfiguration) {
         self.configuration = configuration
@@ -250,6 +256,9 @@ final class Simulator {
         isPartitioned = true
     }
 
+    /// Changes the datagram loss rate from now on.
+    func setLossRate(_ rate: Double) { lossRate = rate }
+
     func heal() {
         for i in group.indices { group[i] = 0 }
         isPartitioned = false
@@ -319,6 +328,13 @@ final class Simulator {
         return true
     }
 
+    /// Every live member knows every other (in whatever state).
+    func everyoneKnown(_ live: [Int]) -> Bool {
+        let expected = live.count - 1
+        for s in live where slots[s].process < 0 || process(s).knownCount != expected { return false }
+        return true
+    }
+
     /// Pairs (observer, subject) among `live` where the observer does not see
     /// the subject alive at its current endpoint. Zero means one agreed view.
     func viewGaps(_ live: [Int]) -> Int {
@@ -348,6 +364,7 @@ final class Simulator {
             let t = now.nanoseconds
             guard p.isRunning, !p.stalled, p.tickAt == t else { return }
             p.tickAt = nil
+            statistics.ticks += 1
             if p.lastTickTime == t {
                 p.ticksThisInstant += 1
                 precondition(p.ticksThisInstant < 100, "\(slots[p.slot].name): timer does not advance at \(now)")
@@ -365,9 +382,13 @@ final class Simulator {
                 statistics.packetsBlocked += 1
                 return
             }
-            if let packetFilter, packetFilter(sender.slot, receiver.slot, packet) {
-                statistics.packetsFiltered += 1
-                return
+            var packet = packet
+            if let interceptor {
+                guard let edited = interceptor(sender.slot, receiver.slot, packet) else {
+                    statistics.packetsFiltered += 1
+                    return
+                }
+                packet = edited
             }
             guard receiver.isRunning else { return }
             statistics.packetsDelivered += 1
@@ -406,6 +427,8 @@ final class Simulator {
             if p.isRunning { handle(p, .tick) }
         case .action(let action):
             action(self)
+        case .vacant:
+            break
         }
     }
 
@@ -424,7 +447,10 @@ final class Simulator {
         let directives = p.instance.handle(event, at: now)
         for d in directives { carryOut(d, from: p) }
         guard p.isRunning, !p.stalled else { return }
-        let deadline = max(p.instance.nextDeadline, now).nanoseconds
+        // Through a pointer: a debug build would otherwise copy the whole
+        // instance out of the process object to call the getter.
+        let due = withUnsafeMutablePointer(to: &p.instance) { $0.pointee.nextDeadline }
+        let deadline = max(due, now).nanoseconds
         if let at = p.tickAt, at <= deadline { return }
         p.tickAt = deadline
         queue.push(.tick(process: p.id), at: deadline)
@@ -484,6 +510,7 @@ final class Simulator {
             let was = previous == .alive ? 1 : 0
             let isAlive = state.status == .alive ? 1 : 0
             p.aliveCount += isAlive - was
+            if previous == nil { p.knownCount += 1 }
             switch state.status {
             case .suspect:
                 statistics.suspicions += 1
@@ -500,7 +527,9 @@ final class Simulator {
             statistics.refutations += 1
         case .nameConflict:
             statistics.nameConflicts += 1
-        case .memberRemoved, .payloadChanged:
+        case .memberRemoved:
+            p.knownCount -= 1
+        case .payloadChanged:
             break
         }
     }

@@ -1,0 +1,265 @@
+import NIOCore
+import Synchronization
+
+/// How much of a body may wait in memory between libcurl and the consumer.
+struct BodyBufferLimits: Sendable {
+    /// Bytes per `ByteBuffer` handed to the consumer (at most; a fast
+    /// consumer gets whatever one socket read brought). Also libcurl's
+    /// `CURLOPT_BUFFERSIZE`, so a single delivery never exceeds it.
+    var chunkSize: Int
+    /// Above this the transfer is paused until the consumer catches up.
+    var maxBufferedBytes: Int
+    /// Paused transfers resume once the buffer has drained to this.
+    var resumeBelow: Int { maxBufferedBytes / 2 }
+}
+
+/// The meeting point of one transfer's two sides: the transfer thread, which
+/// produces the head, body bytes and the outcome, and the consumer task, which
+/// awaits the head and pulls the body.
+///
+/// The body buffer is bounded: when a delivery would take it past
+/// `maxBufferedBytes`, `offer` answers `.pause` (libcurl keeps that delivery
+/// and stops reading the socket, so TCP flow control slows the peer); when the
+/// consumer has drained it to `resumeBelow`, it asks the transfer thread to
+/// unpause. Memory per transfer is therefore bounded by the limit, whatever
+/// the blob size.
+///
+/// Sendable because all mutable state is inside a `Mutex`; continuations are
+/// resumed after the lock is released.
+final class TransferChannel: Sendable {
+    enum Offer { case accepted, pause, abort }
+
+    let limits: BodyBufferLimits
+    private let state = Mutex(State())
+    private let control: CurlMultiThread
+    private let counters: PeerFetcherCounters
+
+    init(limits: BodyBufferLimits, control: CurlMultiThread, counters: PeerFetcherCounters) {
+        self.limits = limits
+        self.control = control
+        self.counters = counters
+    }
+
+    fileprivate struct State {
+        var head: PeerResponseHead?
+        var headWaiter: CheckedContinuation<PeerResponseHead, any Error>?
+        var chunks = CircularBuffer<ByteBuffer>(initialCapacity: 8)
+        var bufferedBytes = 0
+        var peakBufferedBytes = 0
+        var pauses = 0
+        var producerPaused = false
+        var resumeRequested = false
+        /// Set once by the transfer thread when libcurl is done with the transfer.
+        var outcome: Result<Void, PeerFetchError>?
+        /// Set once by the consumer side when it no longer wants the bytes.
+        var cancelled = false
+        var bodyWaiter: CheckedContinuation<ByteBuffer?, any Error>?
+    }
+
+    fileprivate enum Poll {
+        case chunk(ByteBuffer, requestResume: Bool)
+        case end
+        case failed(PeerFetchError)
+        case empty
+    }
+
+    // MARK: Transfer thread side
+
+    /// Stores the response head and wakes `head()`.
+    func deliverHead(_ head: PeerResponseHead) {
+        let waiter = state.withLock { s -> CheckedContinuation<PeerResponseHead, any Error>? in
+            s.head = head
+            return s.headWaiter.take()
+        }
+        waiter?.resume(returning: head)
+    }
+
+    /// Offers one libcurl delivery. `.pause` leaves the bytes with libcurl,
+    /// which offers them again after `curl_easy_pause(CURLPAUSE_CONT)`.
+    func offer(_ bytes: UnsafeRawBufferPointer) -> Offer {
+        let n = bytes.count
+        let (offer, waiter, chunk) = state.withLock { s -> (Offer, CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?) in
+            if s.cancelled { return (.abort, nil, nil) }
+            // A single delivery larger than the limit is accepted into an empty
+            // buffer (libcurl cannot take part of one back); with
+            // CURLOPT_BUFFERSIZE = chunkSize <= limit that does not happen.
+            if s.bufferedBytes > 0, s.bufferedBytes + n > limits.maxBufferedBytes {
+                s.producerPaused = true
+                s.pauses += 1
+                return (.pause, nil, nil)
+            }
+            if let waiter = s.bodyWaiter.take() {
+                // The consumer is idle, so the buffer is empty: hand over directly.
+                var buffer = ByteBufferAllocator().buffer(capacity: n)
+                buffer.writeBytes(bytes)
+                s.peakBufferedBytes = max(s.peakBufferedBytes, n)
+                return (.accepted, waiter, buffer)
+            }
+            if var last = s.chunks.last, last.readableBytes + n <= limits.chunkSize, last.writableBytes >= n {
+                // Coalesce small deliveries into the newest chunk. Dropping the
+                // deque's copy first keeps the write in place (unique storage).
+                s.chunks[s.chunks.index(before: s.chunks.endIndex)] = ByteBuffer()
+                last.writeBytes(bytes)
+                s.chunks[s.chunks.index(before: s.chunks.endIndex)] = last
+            } else {
+                var buffer = ByteBufferAllocator().buffer(capacity: max(n, limits.chunkSize))
+                buffer.writeBytes(bytes)
+                s.chunks.append(buffer)
+            }
+            s.bufferedBytes += n
+            s.peakBufferedBytes = max(s.peakBufferedBytes, s.bufferedBytes)
+            counters.buffered(n)
+            return (.accepted, nil, nil)
+        }
+        if let waiter { waiter.resume(returning: chunk) }
+        return offer
+    }
+
+    /// Called from the transfer thread after `.pause`, right before it unpauses.
+    func willResume() {
+        state.withLock { s in
+            s.producerPaused = false
+            s.resumeRequested = false
+        }
+    }
+
+    /// Records how the transfer ended and wakes whoever waits. Idempotent:
+    /// the first outcome wins.
+    func finish(_ outcome: Result<Void, PeerFetchError>) {
+        let (headWaiter, headError, bodyWaiter, bodyResult) = state.withLock {
+            s -> (CheckedContinuation<PeerResponseHead, any Error>?, PeerFetchError, CheckedContinuation<ByteBuffer?, any Error>?, Poll) in
+            if s.outcome == nil { s.outcome = outcome }
+            let headError: PeerFetchError
+            switch s.outcome! {
+            case .failure(let e): headError = e
+            case .success: headError = .invalidResponse("the transfer ended without a response head")
+            }
+            let headWaiter = s.head == nil ? s.headWaiter.take() : nil
+            let bodyWaiter = s.bodyWaiter.take()
+            let result = bodyWaiter == nil ? Poll.empty : s.poll(limits)
+            return (headWaiter, headError, bodyWaiter, result)
+        }
+        headWaiter?.resume(throwing: headError)
+        if let bodyWaiter { Self.resume(bodyWaiter, with: bodyResult) }
+    }
+
+    // MARK: Consumer side
+
+    /// Waits for the response head (or the failure that prevents one).
+    func head() async throws -> PeerResponseHead {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<PeerResponseHead, any Error>) in
+                let ready = state.withLock { s -> Result<PeerResponseHead, PeerFetchError>? in
+                    if let head = s.head { return .success(head) }
+                    if s.cancelled { return .failure(.cancelled) }
+                    if case .failure(let e) = s.outcome { return .failure(e) }
+                    if s.outcome != nil { return .failure(.invalidResponse("the transfer ended without a response head")) }
+                    s.headWaiter = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// The next body chunk, nil at the end; throws the transfer's failure
+    /// after the bytes that arrived before it.
+    func next() async throws -> ByteBuffer? {
+        let poll = state.withLock { $0.poll(limits) }
+        switch poll {
+        case .chunk(let chunk, let requestResume):
+            counters.buffered(-chunk.readableBytes)
+            if requestResume { control.resume(self) }
+            return chunk
+        case .end: return nil
+        case .failed(let error): throw error
+        case .empty: break
+        }
+        if Task.isCancelled {
+            cancel()
+            throw PeerFetchError.cancelled
+        }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
+                let poll = state.withLock { s -> Poll in
+                    let poll = s.poll(limits)
+                    if case .empty = poll {
+                        if s.bodyWaiter != nil { return .failed(.invalidRequest("a peer body is being read by two tasks at once")) }
+                        s.bodyWaiter = continuation
+                    }
+                    return poll
+                }
+                switch poll {
+                case .empty: break
+                case .chunk(let chunk, let requestResume):
+                    counters.buffered(-chunk.readableBytes)
+                    if requestResume { control.resume(self) }
+                    continuation.resume(returning: chunk)
+                default: Self.resume(continuation, with: poll)
+                }
+            }
+        } onCancel: {
+            cancel()
+        }
+    }
+
+    /// The consumer no longer wants the body: frees the buffer, fails waiters
+    /// with `.cancelled` and, if the transfer is still running, has the
+    /// transfer thread abort it (which closes its connection).
+    func cancel() {
+        let (headWaiter, bodyWaiter, abortTransfer) = state.withLock {
+            s -> (CheckedContinuation<PeerResponseHead, any Error>?, CheckedContinuation<ByteBuffer?, any Error>?, Bool) in
+            if s.cancelled { return (nil, nil, false) }
+            s.cancelled = true
+            counters.buffered(-s.bufferedBytes)
+            s.chunks.removeAll()
+            s.bufferedBytes = 0
+            return (s.headWaiter.take(), s.bodyWaiter.take(), s.outcome == nil)
+        }
+        headWaiter?.resume(throwing: PeerFetchError.cancelled)
+        bodyWaiter?.resume(throwing: PeerFetchError.cancelled)
+        if abortTransfer { control.cancel(self) }
+    }
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    var statistics: PeerBody.Statistics {
+        state.withLock { s in
+            PeerBody.Statistics(
+                bufferedBytes: s.bufferedBytes, peakBufferedBytes: s.peakBufferedBytes,
+                bufferLimit: limits.maxBufferedBytes, pauses: s.pauses, isPaused: s.producerPaused)
+        }
+    }
+
+    private static func resume(_ continuation: CheckedContinuation<ByteBuffer?, any Error>, with poll: Poll) {
+        switch poll {
+        case .chunk(let chunk, _): continuation.resume(returning: chunk)
+        case .end: continuation.resume(returning: nil)
+        case .failed(let error): continuation.resume(throwing: error)
+        case .empty: continuation.resume(throwing: PeerFetchError.transferFailed("internal: woken without data"))
+        }
+    }
+}
+
+extension TransferChannel.State {
+    /// Takes the next chunk, or reports the end, under the lock.
+    fileprivate mutating func poll(_ limits: BodyBufferLimits) -> TransferChannel.Poll {
+        if cancelled { return .failed(.cancelled) }
+        if let chunk = chunks.popFirst() {
+            bufferedBytes -= chunk.readableBytes
+            var requestResume = false
+            if producerPaused, !resumeRequested, outcome == nil, bufferedBytes <= limits.resumeBelow {
+                resumeRequested = true
+                requestResume = true
+            }
+            return .chunk(chunk, requestResume: requestResume)
+        }
+        switch outcome {
+        case .success: return .end
+        case .failure(let error): return .failed(error)
+        case nil: return .empty
+        }
+    }
+}

@@ -1,0 +1,267 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Catalog
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// The OCI distribution pull API: local content first, then peers whose
+/// summary matches, then a fast 404 so that containerd goes upstream.
+public struct RegistryHandler: HTTPHandler {
+    public struct Configuration: Sendable {
+        /// Peers asked for one request before giving up.
+        public var maximumPeerAttempts = 3
+        /// Networks whose requests need no token (CIDR, e.g. `10.0.0.0/8`);
+        /// loopback never needs one.
+        public var trustedNetworks: [CIDR] = []
+        public var tagPolicy = TagPolicy()
+        /// Largest manifest served or fetched.
+        public var maximumManifestSize = 4 << 20
+
+        public init() {}
+    }
+
+    let catalog: LocalCatalog
+    let store: any ContentStore
+    let peers: PeerDirectory
+    let client: any PeerClient
+    let credentials: PeerCredentials
+    let metrics: RegistryMetrics
+    let configuration: Configuration
+    let logger: Logger
+
+    public init(
+        catalog: LocalCatalog, store: any ContentStore, peers: PeerDirectory, client: any PeerClient,
+        credentials: PeerCredentials, metrics: RegistryMetrics, configuration: Configuration = .init(), logger: Logger
+    ) {
+        self.catalog = catalog
+        self.store = store
+        self.peers = peers
+        self.client = client
+        self.credentials = credentials
+        self.metrics = metrics
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    static let apiHeaders: HTTPHeaders = ["Docker-Distribution-API-Version": "registry/2.0"]
+
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        guard request.method == .GET || request.method == .HEAD else {
+            return .ociError(.methodNotAllowed, .unsupported, "this mirror only serves pulls")
+        }
+        let fromPeer = !request.headers[PeerCredentials.hopHeader].isEmpty
+        if !request.isLoopback, !isTrusted(request) {
+            let token = request.headers.first(name: PeerCredentials.tokenHeader) ?? ""
+            guard await credentials.verify(token, method: request.method.rawValue, target: request.uri) else {
+                metrics.tokenRejected()
+                return .ociError(.unauthorized, .unauthorized, "requests from other hosts need a cluster token")
+            }
+        }
+        let route: RegistryRoute
+        do {
+            let registry = try RegistryRoute.registry(fromNamespace: request.query["ns"])
+            route = try RegistryRoute.parse(path: request.path, registry: registry)
+        } catch {
+            return .ociError(error.notFound ? .notFound : .badRequest, error.code, error.message)
+        }
+        let started = ContinuousClock.now
+        switch route {
+        case .base:
+            return HTTPResponse(
+                status: .ok, headers: Self.apiHeaders.adding("Content-Type", "application/json"), body: .bytes(ByteBuffer(string: "{}")))
+        case .manifest(let reference):
+            return await manifest(reference, request: request, fromPeer: fromPeer, started: started)
+        case .blob(let repository, let digest):
+            return await blob(digest, repository: repository, request: request, fromPeer: fromPeer, started: started)
+        }
+    }
+
+    private func isTrusted(_ request: HTTPRequest) -> Bool {
+        guard !configuration.trustedNetworks.isEmpty, let ip = request.remoteAddress?.ipAddress else { return false }
+        return configuration.trustedNetworks.contains { $0.contains(ip) }
+    }
+
+    // MARK: Manifests
+
+    private func manifest(_ reference: ImageReference, request: HTTPRequest, fromPeer: Bool, started: ContinuousClock.Instant) async -> HTTPResponse {
+        let local: Descriptor?
+        if let digest = reference.digest { local = await catalog.lookup(digest) } else { local = await catalog.resolve(reference) }
+        if let local {
+            do {
+                let bytes = try await store.read(local.digest, limit: configuration.maximumManifestSize)
+                metrics.resolved(in: ContinuousClock.now - started)
+                metrics.count(.local)
+                metrics.served(localBytes: Int64(bytes.count))
+                return manifestResponse(bytes: bytes, digest: local.digest, mediaType: local.mediaType)
+            } catch {
+                // Listed but unreadable (garbage-collected a moment ago): try peers.
+                logger.debug("local manifest unreadable", metadata: ["digest": "\(local.digest)", "error": "\(error)"])
+            }
+        }
+        guard !fromPeer, configuration.tagPolicy.allowsPeers(reference) else { return miss(.manifestUnknown, started) }
+        let key = reference.digest.map { SummaryKey($0) } ?? SummaryKey(tagKey: reference.tagKey!)
+        let candidates = Array(peers.candidates(for: key).prefix(configuration.maximumPeerAttempts))
+        guard !candidates.isEmpty, let fetched = await client.manifest(reference, from: candidates) else {
+            return miss(.manifestUnknown, started)
+        }
+        metrics.resolved(in: ContinuousClock.now - started)
+        metrics.count(.peer)
+        metrics.served(peerBytes: Int64(fetched.bytes.count))
+        return manifestResponse(bytes: fetched.bytes, digest: fetched.digest, mediaType: fetched.mediaType)
+    }
+
+    private func manifestResponse(bytes: [UInt8], digest: Digest, mediaType: String) -> HTTPResponse {
+        var headers = Self.apiHeaders
+        headers.add(name: "Content-Type", value: mediaType)
+        headers.add(name: "Docker-Content-Digest", value: digest.description)
+        headers.add(name: "Etag", value: "\"\(digest)\"")
+        return HTTPResponse(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)))
+    }
+
+    private func miss(_ code: OCIErrorCode, _ started: ContinuousClock.Instant) -> HTTPResponse {
+        metrics.resolved(in: ContinuousClock.now - started)
+        metrics.count(.miss)
+        return .ociError(.notFound, code, code == .manifestUnknown ? "manifest unknown to this mirror" : "blob unknown to this mirror")
+    }
+
+    // MARK: Blobs
+
+    private func blob(
+        _ digest: Digest, repository: ImageReference, request: HTTPRequest, fromPeer: Bool, started: ContinuousClock.Instant
+    ) async -> HTTPResponse {
+        let rangeHeader = request.headers.first(name: "Range")
+        if let local = await catalog.lookup(digest) {
+            if let response = await localBlob(digest, mediaType: local.mediaType, rangeHeader: rangeHeader, started: started) {
+                return response
+            }
+        }
+        guard !fromPeer, configuration.tagPolicy.filter.admits(repository) else { return miss(.blobUnknown, started) }
+        let candidates = Array(peers.candidates(for: SummaryKey(digest)).prefix(configuration.maximumPeerAttempts))
+        guard !candidates.isEmpty,
+            let relayed = await client.blob(digest, repository: repository, range: rangeHeader, from: candidates)
+        else { return miss(.blobUnknown, started) }
+        metrics.resolved(in: ContinuousClock.now - started)
+        metrics.count(.peer)
+        var headers = blobHeaders(digest)
+        let status: HTTPResponseStatus
+        let length: Int64
+        if let range = relayed.range {
+            status = .partialContent
+            headers.add(name: "Content-Range", value: range.contentRange(length: relayed.size))
+            length = range.count
+        } else {
+            status = .ok
+            length = relayed.size
+        }
+        if request.method == .HEAD {
+            headers.add(name: "Content-Length", value: "\(length)")
+            return HTTPResponse(status: status, headers: headers)
+        }
+        let metrics = self.metrics
+        let counted = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            let task = Task {
+                do {
+                    for try await chunk in relayed.chunks {
+                        metrics.served(peerBytes: Int64(chunk.readableBytes))
+                        continuation.yield(chunk)
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+        return HTTPResponse(status: status, headers: headers, body: .stream(length: length, counted))
+    }
+
+    private func blobHeaders(_ digest: Digest) -> HTTPHeaders {
+        var headers = Self.apiHeaders
+        headers.add(name: "Content-Type", value: "application/octet-stream")
+        headers.add(name: "Docker-Content-Digest", value: digest.description)
+        headers.add(name: "Accept-Ranges", value: "bytes")
+        headers.add(name: "Etag", value: "\"\(digest)\"")
+        return headers
+    }
+
+    /// Serves a blob this node holds: zero-copy from containerd's content
+    /// directory (or the OCI layout) when it is a file, else streamed from the
+    /// store's API. Nil when the store no longer has it (e.g. just collected).
+    private func localBlob(_ digest: Digest, mediaType: String, rangeHeader: String?, started: ContinuousClock.Instant) async -> HTTPResponse? {
+        let source: BlobSource
+        do { source = try await store.open(digest) } catch { return nil }
+        let size: Int64
+        switch source {
+        case .file(_, let s), .stream(let s, _): size = s
+        }
+        var headers = blobHeaders(digest)
+        var range: ResolvedRange?
+        if let rangeHeader {
+            do { range = try ResolvedRange.parse(rangeHeader, length: size) } catch {
+                if case .malformed = error { return .ociError(.badRequest, .rangeInvalid, "malformed Range header") }
+                var response = HTTPResponse.ociError(.rangeNotSatisfiable, .rangeInvalid, "range outside the blob")
+                response.headers.add(name: "Content-Range", value: "bytes */\(size)")
+                return response
+            }
+        }
+        metrics.resolved(in: ContinuousClock.now - started)
+        metrics.count(.local)
+        let offset = range?.first ?? 0
+        let length = range?.count ?? size
+        if let range { headers.add(name: "Content-Range", value: range.contentRange(length: size)) }
+        let status: HTTPResponseStatus = range == nil ? .ok : .partialContent
+        switch source {
+        case .file(let path, _):
+            // FileRegion (sendfile) needs an NIOFileHandle; an open descriptor
+            // keeps working even if containerd's GC unlinks the file meanwhile.
+            // open(2) of a local file does not wait on the network, so it is
+            // done inline rather than on NIO's blocking thread pool.
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
+            metrics.served(localBytes: length)
+            return HTTPResponse(status: status, headers: headers, body: .file(handle, offset: offset, length: length))
+        case .stream(_, let chunks):
+            metrics.served(localBytes: length)
+            return HTTPResponse(status: status, headers: headers, body: .stream(length: length, Self.window(chunks, offset: offset, length: length)))
+        }
+    }
+
+    /// The `offset..<offset+length` window of a chunk stream.
+    static func window(
+        _ chunks: AsyncThrowingStream<[UInt8], any Error>, offset: Int64, length: Int64
+    ) -> AsyncThrowingStream<ByteBuffer, any Error> {
+        AsyncThrowingStream { continuation in
+            let task = Task {
+                do {
+                    var position: Int64 = 0
+                    let end = offset + length
+                    for try await chunk in chunks {
+                        let chunkEnd = position + Int64(chunk.count)
+                        defer { position = chunkEnd }
+                        guard chunkEnd > offset else { continue }
+                        let from = Int(max(0, offset - position))
+                        let to = Int(min(Int64(chunk.count), end - position))
+                        if from < to { continuation.yield(ByteBuffer(bytes: chunk[from..<to])) }
+                        if chunkEnd >= end { break }
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
+    }
+}
+
+extension HTTPHeaders {
+    func adding(_ name: String, _ value: String) -> HTTPHeaders {
+        var copy = self
+        copy.add(name: name, value: value)
+        return copy
+    }
+}
