@@ -34,6 +34,10 @@ extension SWIM {
         private struct Bucket: Sendable {
             var refs: [Ref] = []
             var start = 0
+            /// No reference here is smaller (a bound, lowered as references
+            /// come, reset when the bucket empties): lets `take` pass over a
+            /// bucket in which nothing can fit the rest of the budget.
+            var smallest = Int.max
 
             var count: Int { refs.count - start }
             var isEmpty: Bool { refs.count == start }
@@ -45,10 +49,13 @@ extension SWIM {
 
             mutating func remove(_ k: Int) {
                 if k == 0 { start += 1 } else { refs.remove(at: start + k) }
-                if start == refs.count {
-                    refs.removeAll(keepingCapacity: true)
-                    start = 0
-                }
+                if start == refs.count { empty() }
+            }
+
+            mutating func empty() {
+                refs.removeAll(keepingCapacity: true)
+                start = 0
+                smallest = .max
             }
 
             mutating func addNewest(_ ref: Ref) {
@@ -59,9 +66,13 @@ extension SWIM {
                 }
                 start -= 1
                 refs[start] = ref
+                smallest = min(smallest, ref.size)
             }
 
-            mutating func addOldest(_ ref: Ref) { refs.append(ref) }
+            mutating func addOldest(_ ref: Ref) {
+                refs.append(ref)
+                smallest = min(smallest, ref.size)
+            }
 
             /// Adds anywhere, keeping the order.
             mutating func add(_ ref: Ref) {
@@ -70,6 +81,7 @@ extension SWIM {
                         addOldest(ref)
                     } else {
                         refs.insert(ref, at: start + offset(of: ref.id))
+                        smallest = min(smallest, ref.size)
                     }
                 } else {
                     addNewest(ref)
@@ -100,7 +112,7 @@ extension SWIM {
             mutating func take(_ remaining: inout Int, into taken: inout [Ref]) -> Bool {
                 var spent = false
                 var k = start
-                while k < refs.count {
+                while k < refs.count, remaining >= smallest {
                     let ref = refs[k]
                     guard ref.size <= remaining else {
                         k += 1
@@ -119,10 +131,7 @@ extension SWIM {
                         break
                     }
                 }
-                if start == refs.count {
-                    refs.removeAll(keepingCapacity: true)
-                    start = 0
-                }
+                if start == refs.count { empty() }
                 return spent
             }
 

@@ -290,6 +290,8 @@ public struct HostsConfigurator: Sendable {
                 try HostsFileSystem.remove(change.path)
                 if createdDirectory { _ = HostsFileSystem.removeDirectoryIfEmpty(change.directory) }
             case .replace:
+                // Puts the foreign file back. (When it had superseded an older
+                // backup, that older one stays superseded: the newer file wins.)
                 try HostsFileSystem.rename(change.backupPath, to: change.path)
             case .update:
                 if let previous { try HostsFileSystem.writeAtomically(previous, to: change.path) }

@@ -101,6 +101,7 @@ public struct HTTPServer: Sendable {
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
                 }
@@ -171,10 +172,12 @@ public struct HTTPServer: Sendable {
         case .bytes(let b):
             if !suppressBody { try await outbound.write(.body(.byteBuffer(b))) }
         case .file(let handle, let offset, let length):
-            defer { try? handle.close() }
             if !suppressBody, length > 0 {
+                // `FileRegionCloser` closes the handle once sendfile is done.
                 let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + length))
                 try await outbound.write(.body(.fileRegion(region)))
+            } else {
+                try? handle.close()
             }
         case .stream(_, let chunks):
             if !suppressBody {
@@ -182,6 +185,27 @@ public struct HTTPServer: Sendable {
             }
         }
         try await outbound.write(.end(nil))
+    }
+}
+
+/// Closes the file behind a `FileRegion` body once it has been written.
+///
+/// `NIOAsyncChannelOutboundWriter.write` returns when a write is queued, not
+/// when sendfile(2) has finished, so the handler that produced the region
+/// cannot close the file itself; this handler attaches the close to the
+/// write's own promise.
+final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .body(.fileRegion(let region)) = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        let written = promise ?? context.eventLoop.makePromise()
+        written.futureResult.whenComplete { _ in try? region.fileHandle.close() }
+        context.write(data, promise: written)
     }
 }
 

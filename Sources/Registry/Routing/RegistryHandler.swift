@@ -122,8 +122,7 @@ public struct RegistryHandler: HTTPHandler {
     }
 
     private func miss(_ code: OCIErrorCode, _ started: ContinuousClock.Instant) -> HTTPResponse {
-        metrics.resolved(in: ContinuousClock.now - started)
-        metrics.count(.miss)
+        metrics.missed(in: ContinuousClock.now - started)
         return .ociError(.notFound, code, code == .manifestUnknown ? "manifest unknown to this mirror" : "blob unknown to this mirror")
     }
 

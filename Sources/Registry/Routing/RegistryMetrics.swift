@@ -14,6 +14,8 @@ public final class RegistryMetrics: Sendable {
         public var verificationFailures = 0
         public var rejectedTokens = 0
         public var peerFailures = 0
+        /// The longest time any miss (404) took to decide, in microseconds.
+        public var slowestMissMicroseconds: Int64 = 0
     }
 
     private let counts = Mutex(Counts())
@@ -49,6 +51,14 @@ public final class RegistryMetrics: Sendable {
 
     /// Time to decide where a request is answered from (local, peer, miss).
     func resolved(in duration: Duration) { resolve.recordNanoseconds(duration.nanoseconds) }
+
+    /// A miss, and how long it took to decide.
+    func missed(in duration: Duration) {
+        resolved(in: duration)
+        count(.miss)
+        let micros = duration.nanoseconds / 1000
+        counts.withLock { $0.slowestMissMicroseconds = max($0.slowestMissMicroseconds, micros) }
+    }
 
     public func verificationFailed() {
         verificationFailures.increment()

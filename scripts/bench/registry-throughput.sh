@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# Registry throughput on loopback, measured in ONE run against baselines:
+#
+#   nginx (sendfile on, tcp_nopush on)  the practical loopback limit
+#   docker-registry                    the same blob pushed with skopeo
+#   gossip-mirror node A               serving an OCI layout (local, FileRegion/sendfile)
+#   gossip-mirror node B               holding nothing, fetching from A (peer path)
+#   sha256 of this CPU                 openssl dgst -sha256 and sha256sum on the file
+#
+# Every server serves the same random blob (BLOB_MIB, 256 MiB by default) from
+# the page cache (warmed first). Each GET is `curl -s -o /dev/null -w
+# '%{speed_download}'`; servers are measured in turn, REPS rounds, median kept.
+# Prints a table (MB/s = 10^6 bytes/s, ratios against nginx of the same run) and
+# writes it into docs/benchmarks.md between markers (replacing the previous run).
+#
+# Usage: scripts/bench/registry-throughput.sh [--no-build] [--no-docs] [--strace]
+#   --no-build  use .build-bench/release/gossip-mirror as it is
+#   --no-docs   print only, leave docs/benchmarks.md alone
+#   --strace    also count node A's system calls during one GET (strace -c -f)
+# Environment: BLOB_MIB (256), REPS (7), GOSSIP_MIRROR_BIN (a built binary),
+#   SCRATCH (.build-bench, the swift build scratch path).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+
+BLOB_MIB=${BLOB_MIB:-256}
+REPS=${REPS:-7}
+SCRATCH=${SCRATCH:-.build-bench}
+BUILD=1 DOCS=1 STRACE=0
+for arg in "$@"; do
+  case "$arg" in
+    --no-build) BUILD=0 ;;
+    --no-docs) DOCS=0 ;;
+    --strace) STRACE=1 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $arg" >&2; exit 2 ;;
+  esac
+done
+
+for tool in curl nginx docker-registry skopeo openssl sha256sum; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+    echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [ -n "${GOSSIP_MIRROR_BIN:-}" ]; then
+  BIN=$GOSSIP_MIRROR_BIN
+else
+  if [ "$BUILD" = 1 ]; then
+    echo "== swift build --scratch-path $SCRATCH -c release --product gossip-mirror"
+    swift build --scratch-path "$SCRATCH" -c release --product gossip-mirror 2>&1 | tail -n 2
+  fi
+  BIN=$ROOT/$SCRATCH/release/gossip-mirror
+fi
+[ -x "$BIN" ] || { echo "no gossip-mirror binary at $BIN" >&2; exit 1; }
+
+# ---------------------------------------------------------------- clean-up
+WORK=$(mktemp -d /tmp/gm-bench.XXXXXX)
+PIDS=()
+cleanup() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# One loopback subnet of our own: every server gets its own address, fixed ports.
+NET="127.$((180 + RANDOM % 20)).$((1 + RANDOM % 250))"
+IP_NGINX=$NET.1 IP_REG=$NET.2 IP_A=$NET.3 IP_B=$NET.4
+
+wait_http() {  # URL [seconds]: until it answers 200
+  local url=$1 deadline=$((SECONDS + ${2:-30}))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url")" = 200 ]; do
+    [ $SECONDS -lt $deadline ] || { echo "no answer from $url" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+# ---------------------------------------------------------------- the image
+# An OCI layout written by hand: one random layer, a config, a manifest, and
+# index.json naming the image docker.io/bench/blob:v1.
+LAYOUT=$WORK/layout
+mkdir -p "$LAYOUT/blobs/sha256"
+echo "== generating a $BLOB_MIB MiB random blob"
+openssl rand -out "$WORK/blob" $((BLOB_MIB * 1024 * 1024))
+HEX=$(sha256sum "$WORK/blob" | cut -d' ' -f1)
+SIZE=$(stat -c %s "$WORK/blob")
+mv "$WORK/blob" "$LAYOUT/blobs/sha256/$HEX"
+BLOB=$LAYOUT/blobs/sha256/$HEX
+put_blob() {  # JSON -> prints "hex size"
+  local hex
+  hex=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)
+  printf '%s' "$1" > "$LAYOUT/blobs/sha256/$hex"
+  echo "$hex ${#1}"
+}
+read -r CHEX CSIZE < <(put_blob "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$HEX\"]}}")
+MANIFEST="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$CHEX\",\"size\":$CSIZE},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$HEX\",\"size\":$SIZE}]}"
+read -r MHEX MSIZE < <(put_blob "$MANIFEST")
+printf '{"imageLayoutVersion":"1.0.0"}' > "$LAYOUT/oci-layout"
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"docker.io/bench/blob:v1"}}]}' \
+  "$MHEX" "$MSIZE" > "$LAYOUT/index.json"
+# nginx workers run as an unprivileged user: let them read the tree.
+chmod 755 "$WORK" "$LAYOUT" "$LAYOUT/blobs" "$LAYOUT/blobs/sha256"
+chmod 644 "$LAYOUT/blobs/sha256/"*
+
+# ---------------------------------------------------------------- nginx
+mkdir -p "$WORK/nginx"
+cat > "$WORK/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  access_log off;
+  default_type application/octet-stream;
+  client_body_temp_path $WORK/nginx/client_body;
+  proxy_temp_path $WORK/nginx/proxy;
+  fastcgi_temp_path $WORK/nginx/fastcgi;
+  uwsgi_temp_path $WORK/nginx/uwsgi;
+  scgi_temp_path $WORK/nginx/scgi;
+  server {
+    listen $IP_NGINX:8080;
+    root $LAYOUT/blobs/sha256;
+  }
+}
+EOF
+"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx/error.log" &
+PIDS+=($!)
+
+# ---------------------------------------------------------------- docker-registry
+mkdir -p "$WORK/registry"
+cat > "$WORK/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry/storage
+  cache:
+    blobdescriptor: inmemory
+http:
+  addr: $IP_REG:5000
+health:
+  storagedriver:
+    enabled: false
+EOF
+docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
+PIDS+=($!)
+
+# ---------------------------------------------------------------- gossip-mirror A and B
+"$BIN" keygen --out "$WORK/cluster.key" >/dev/null
+mkdir -p "$WORK/b-layout"
+printf '{"imageLayoutVersion":"1.0.0"}' > "$WORK/b-layout/oci-layout"
+printf '{"schemaVersion":2,"manifests":[]}' > "$WORK/b-layout/index.json"
+"$BIN" run --name bench-a --gossip-addr "$IP_A:7946" --registry-addr "$IP_A:5000" --status-addr "$IP_A:9090" \
+  --store oci-layout --oci-layout "$LAYOUT" --key-file "$WORK/cluster.key" --log-level warning \
+  >"$WORK/a.log" 2>&1 &
+PIDS+=($!)
+"$BIN" run --name bench-b --gossip-addr "$IP_B:7946" --registry-addr "$IP_B:5000" --status-addr "$IP_B:9090" \
+  --join "$IP_A:7946" --store oci-layout --oci-layout "$WORK/b-layout" --key-file "$WORK/cluster.key" \
+  --log-level warning >"$WORK/b.log" 2>&1 &
+PIDS+=($!)
+PID_A=${PIDS[2]}
+
+URL_NGINX="http://$IP_NGINX:8080/$HEX"
+URL_REG="http://$IP_REG:5000/v2/bench/blob/blobs/sha256:$HEX"
+URL_A="http://$IP_A:5000/v2/bench/blob/blobs/sha256:$HEX"
+URL_B="http://$IP_B:5000/v2/bench/blob/blobs/sha256:$HEX"
+
+wait_http "http://$IP_NGINX:8080/$CHEX" || { cat "$WORK/nginx/error.log"; exit 1; }
+wait_http "http://$IP_REG:5000/v2/" || { cat "$WORK/registry/log"; exit 1; }
+echo "== skopeo copy into docker-registry"
+skopeo --insecure-policy copy --quiet --preserve-digests --dest-tls-verify=false \
+  "oci:$LAYOUT:docker.io/bench/blob:v1" "docker://$IP_REG:5000/bench/blob:v1"
+wait_http "$URL_A" 30 || { echo "node A does not serve the blob"; cat "$WORK/a.log"; exit 1; }
+# B: wait until it sees A's summary holding the digest (or give up after 15 s).
+B_LOCATES=0
+for _ in $(seq 150); do
+  if curl -s "http://$IP_B:9090/locate?ref=sha256:$HEX" | grep -q '"bench-a"'; then B_LOCATES=1; break; fi
+  sleep 0.1
+done
+
+# ---------------------------------------------------------------- correctness, warm-up
+echo "== warming the page cache and checking digests"
+cat "$BLOB" >/dev/null
+check() {  # NAME URL: the body's sha256 must be the blob's
+  local got
+  got=$(curl -s "$2" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$HEX" ] || { echo "$1 served wrong bytes (sha256 $got)" >&2; return 1; }
+}
+check nginx "$URL_NGINX"
+check docker-registry "$URL_REG"
+check node-a "$URL_A"
+B_STATUS=$(curl -s -o /dev/null -w '%{http_code}' "$URL_B")
+if [ "$B_STATUS" = 200 ]; then
+  check node-b "$URL_B"
+fi
+
+# ---------------------------------------------------------------- measurements
+speed() { curl -s -o /dev/null -w '%{speed_download}' "$1"; }  # bytes/s
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+declare -A SAMPLES=()
+NAMES=(nginx registry a)
+[ "$B_STATUS" = 200 ] && NAMES+=(b)
+declare -A URL=([nginx]=$URL_NGINX [registry]=$URL_REG [a]=$URL_A [b]=$URL_B)
+echo "== $REPS rounds of GET $BLOB_MIB MiB from: ${NAMES[*]}"
+for round in $(seq "$REPS"); do
+  for n in "${NAMES[@]}"; do
+    SAMPLES[$n]+="$(speed "${URL[$n]}") "
+  done
+done
+mbps() { tr ' ' '\n' | grep -v '^$' | median | awk '{printf "%.0f", $1/1e6}'; }
+range() { tr ' ' '\n' | grep -v '^$' | sort -g | awk 'NR==1{lo=$1} {hi=$1} END {printf "%.0f–%.0f", lo/1e6, hi/1e6}'; }
+declare -A MED=() RNG=()
+for n in "${NAMES[@]}"; do
+  MED[$n]=$(echo "${SAMPLES[$n]}" | mbps)
+  RNG[$n]=$(echo "${SAMPLES[$n]}" | range)
+done
+
+# sha256 of this CPU: median of 3 passes over the cached file.
+hash_speed() {  # command... -> MB/s
+  local s=() t0 t1
+  for _ in 1 2 3; do
+    t0=$(date +%s%N); "$@" "$BLOB" >/dev/null; t1=$(date +%s%N)
+    s+=("$(awk -v b="$SIZE" -v ns=$((t1 - t0)) 'BEGIN {print b / (ns / 1e9)}')")
+  done
+  printf '%s\n' "${s[@]}" | median | awk '{printf "%.0f", $1/1e6}'
+}
+SHA_OPENSSL=$(hash_speed openssl dgst -sha256)
+SHA_SUM=$(hash_speed sha256sum)
+
+if [ "$STRACE" = 1 ] && command -v strace >/dev/null; then
+  echo "== strace -c -f on node A during one GET"
+  strace -c -f -p "$PID_A" -o "$WORK/strace.txt" &
+  ST=$!
+  sleep 1
+  curl -s -o /dev/null "$URL_A"
+  sleep 0.5
+  kill -INT $ST; wait $ST 2>/dev/null || true
+  head -n 20 "$WORK/strace.txt"
+fi
+
+# ---------------------------------------------------------------- report
+ratio() { awk -v x="$1" -v n="${MED[nginx]}" 'BEGIN {printf "%.2f×", x / n}'; }
+if [ "$B_STATUS" = 200 ]; then
+  B_ROW="| gossip-mirror B, through peer A | ${MED[b]} | ${RNG[b]} | $(ratio "${MED[b]}") | ≥ 0.5× |"
+else
+  why="B answers $B_STATUS"
+  [ "$B_LOCATES" = 1 ] && why="$why although it locates the blob on A" || why="$why and never located the blob on A"
+  B_ROW="| gossip-mirror B, through peer A | not available ($why) | | | ≥ 0.5× |"
+fi
+CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+TABLE=$(cat <<EOF
+| Source | MB/s (median of $REPS) | range | × nginx | target |
+|---|---:|---:|---:|---|
+| nginx $("$NGINX" -v 2>&1 | cut -d/ -f2) (sendfile, 1 worker) | ${MED[nginx]} | ${RNG[nginx]} | 1.00× | |
+| docker-registry $(docker-registry --version | awk '{print $3}') | ${MED[registry]} | ${RNG[registry]} | $(ratio "${MED[registry]}") | |
+| gossip-mirror A, local (OCI layout) | ${MED[a]} | ${RNG[a]} | $(ratio "${MED[a]}") | ≥ 0.9× |
+$B_ROW
+| sha256, \`openssl dgst -sha256\` | $SHA_OPENSSL | | $(ratio "$SHA_OPENSSL") | |
+| sha256, \`sha256sum\` | $SHA_SUM | | $(ratio "$SHA_SUM") | |
+EOF
+)
+echo
+echo "$TABLE"
+echo
+
+if [ "$DOCS" = 1 ]; then
+  DOC=$ROOT/docs/benchmarks.md
+  SECTION=$(cat <<EOF
+<!-- registry-throughput:begin (written by scripts/bench/registry-throughput.sh; edits here are replaced) -->
+## Registry throughput on loopback
+
+One GET of a $BLOB_MIB MiB random blob at a time, \`curl -s -o /dev/null -w '%{speed_download}'\`,
+page cache warm, servers measured in turn for $REPS rounds, median kept. MB/s = 10^6 bytes/s.
+Every server sends the same file; ratios are against nginx measured in the same run.
+
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC')
+- Machine: $(nproc) CPUs, $CPU, $(uname -sr)
+- gossip-mirror: release build, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources 2>/dev/null || echo ' (with uncommitted changes in Sources)')
+- Command: \`scripts/bench/registry-throughput.sh\` (BLOB_MIB=$BLOB_MIB REPS=$REPS)
+
+$TABLE
+
+Targets: local ≥ 0.9× nginx, through a peer ≥ 0.5× nginx. The sha256 rows are the
+CPU's hashing speed on the same file: the ceiling of any path that verifies
+digests on one core (the peer path does).
+<!-- registry-throughput:end -->
+EOF
+)
+  if [ ! -f "$DOC" ]; then
+    printf '# Benchmarks\n\nEach section is written by the script it names; run it again to refresh the numbers.\n' > "$DOC"
+  fi
+  if grep -q '<!-- registry-throughput:begin' "$DOC"; then
+    SECTION="$SECTION" awk '
+      /<!-- registry-throughput:begin/ {print ENVIRON["SECTION"]; skip=1; next}
+      /<!-- registry-throughput:end/ {skip=0; next}
+      !skip {print}' "$DOC" > "$DOC.tmp" && mv "$DOC.tmp" "$DOC"
+  else
+    printf '\n%s\n' "$SECTION" >> "$DOC"
+  fi
+  echo "wrote the section of $DOC"
+fi
