@@ -237,7 +237,8 @@ extension SWIM {
         /// declare a healthy member dead when its timer ran out (the
         /// simulator measured about one such false death per 17 member-hours
         /// at 10 % loss with 100 members). But a member that holds a
-        /// suspicion also gossips it, so answering stale news with the newer
+        /// suspicion also gossips it (once more if nobody confirms it, see
+        /// `Suspicion.reminderDue`), so answering stale news with the newer
         /// alive message, straight to the packet's sender, repairs its view
         /// within a round trip. The same answer tells a member that still
         /// believes our previous life dead (a restart at a new address) that

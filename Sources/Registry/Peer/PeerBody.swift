@@ -60,4 +60,18 @@ public struct PeerBody: AsyncSequence, Sendable {
     public func cancel() {
         lifetime.channel.cancel()
     }
+
+    /// Gets rid of an unwanted body (an error page, say): one of at most
+    /// `limit` bytes is read to its end so that its keep-alive connection is
+    /// reused; a longer one is cancelled, which closes the connection.
+    public func discard(upTo limit: Int = 64 * 1024) async {
+        var seen = 0
+        do {
+            for try await chunk in self {
+                seen += chunk.readableBytes
+                if seen > limit { break }
+            }
+        } catch {}
+        cancel()
+    }
 }

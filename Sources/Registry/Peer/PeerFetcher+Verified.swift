@@ -25,7 +25,7 @@ extension PeerFetcher {
         }
         let response = try await fetch(request)
         guard response.status == 200 else {
-            response.body.cancel()
+            await response.body.discard()
             throw PeerFetchError.httpStatus(response.status)
         }
         if let claimed = response.dockerContentDigest, claimed != expected {

@@ -129,7 +129,7 @@ public struct ResumingBody: AsyncSequence, Sendable {
                     continue
                 }
                 if let problem = check(response) {
-                    response.body.cancel()
+                    await response.body.discard()
                     fail(problem)
                     continue
                 }

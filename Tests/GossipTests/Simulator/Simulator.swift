@@ -128,6 +128,7 @@ final class Simulator {
         var packetsFiltered = 0
         var packetsToUnknown = 0
         var streamsOpened = 0
+        var payloadRequests = 0
         var streamsFailed = 0
         var codecChecked = 0
         var codecOversize = 0
@@ -475,6 +476,7 @@ final class Simulator {
             queue.push(.packet(to: to, packet, from: p.id), at: at)
         case .openStream(let message, let endpoint):
             statistics.streamsOpened += 1
+            if case .payloadRequest = message { statistics.payloadRequests += 1 }
             let message = configuration.roundTripThroughCodec ? roundTrip(message) : message
             guard let to = processByEndpoint[endpoint], processes[to].isRunning else {
                 // Refused (or nobody there): fails after a round trip.
