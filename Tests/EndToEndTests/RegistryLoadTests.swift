@@ -1,5 +1,8 @@
 import Catalog
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import Gossip
 import Registry
 import Testing

@@ -28,6 +28,12 @@ public enum Subprocess {
             }
             return text
         }
+
+        public init(command: [String], reason: String, output: Output? = nil) {
+            self.command = command
+            self.reason = reason
+            self.output = output
+        }
     }
 
     /// The full path of `name` on `PATH` (plus the sbin folders, where daemons live),

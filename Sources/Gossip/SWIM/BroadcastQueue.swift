@@ -59,14 +59,24 @@ extension SWIM {
             }
 
             mutating func addNewest(_ ref: Ref) {
+                smallest = min(smallest, ref.size)
+                if isEmpty {
+                    refs.append(ref)
+                    return
+                }
                 if start == 0 {
+                    // Make room in front, as much as is in use (plain loops:
+                    // generic collection code is slow in debug builds).
                     let room = max(8, count)
-                    refs.insert(contentsOf: repeatElement(ref, count: room), at: 0)
+                    var grown: [Ref] = []
+                    grown.reserveCapacity(room + refs.count)
+                    for _ in 0..<room { grown.append(ref) }
+                    for r in refs { grown.append(r) }
+                    refs = grown
                     start = room
                 }
                 start -= 1
                 refs[start] = ref
-                smallest = min(smallest, ref.size)
             }
 
             mutating func addOldest(_ ref: Ref) {
@@ -135,18 +145,22 @@ extension SWIM {
                 return spent
             }
 
-            /// Files references sent as often as this bucket's, given newest
-            /// first: in front, behind, or (rarely) in between.
-            mutating func file(_ run: ArraySlice<Ref>) {
-                guard let first = run.first, let last = run.last else { return }
-                if let newest, newest.id > last.id {
-                    if oldest!.id > first.id {
-                        for ref in run { addOldest(ref) }
+            /// Files `run[from..<to]`, references sent as often as this
+            /// bucket's, newest first: in front, behind, or (rarely) in between.
+            mutating func file(_ run: [Ref], from: Int, to: Int) {
+                guard from < to else { return }
+                if let newest, newest.id > run[to - 1].id {
+                    if oldest!.id > run[from].id {
+                        for j in from..<to { addOldest(run[j]) }
                     } else {
-                        for ref in run { add(ref) }
+                        for j in from..<to { add(run[j]) }
                     }
                 } else {
-                    for ref in run.reversed() { addNewest(ref) }
+                    var j = to - 1
+                    while j >= from {
+                        addNewest(run[j])
+                        j -= 1
+                    }
                 }
             }
         }
@@ -205,10 +219,12 @@ extension SWIM {
             // packet; in walk order, which is newest first per bucket.
             var taken: [Ref] = []
             var promoted: [Ref] = []
-            for t in buckets.indices {
+            var t = 0
+            while t < buckets.count {
                 let before = taken.count
                 let spent = buckets[t].take(&remaining, into: &taken)
-                for ref in taken[before...] {
+                for j in before..<taken.count {
+                    let ref = taken[j]
                     chosen.append(updates[ref.slot])
                     if t + 1 >= limit {
                         slotOfKey[keys[ref.slot]] = nil
@@ -219,6 +235,7 @@ extension SWIM {
                     }
                 }
                 if spent { break }
+                t += 1
             }
             // One run per target bucket, newest first.
             var i = 0
@@ -227,7 +244,7 @@ extension SWIM {
                 var end = i + 1
                 while end < promoted.count, transmits[promoted[end].slot] == t { end += 1 }
                 if buckets.count <= t { buckets.append(Bucket()) }
-                buckets[t].file(promoted[i..<end])
+                buckets[t].file(promoted, from: i, to: end)
                 i = end
             }
             while let last = buckets.last?.isEmpty, last { buckets.removeLast() }

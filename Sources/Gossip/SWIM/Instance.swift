@@ -81,6 +81,7 @@ extension SWIM {
             self.random = random
             self.joinBackoff = settings.joinRetryInitial
             self.nextJoinAt = hasSeeds ? now : nil
+            updateNextDeadline()
         }
 
         // MARK: Reading the view
@@ -109,15 +110,23 @@ extension SWIM {
 
         /// The latest time by which `.tick` must be delivered.
         ///
+        /// Stored, and brought up to date at the end of every `handle` (the
+        /// only way the instance changes), so that reading it after each
+        /// event costs nothing; a computed property would copy the whole
+        /// instance per read in debug builds.
+        public private(set) var nextDeadline: Instant = .zero
+
+        /// Recomputes `nextDeadline`.
+        ///
         /// The reaper and the join retry only count while they have work (a
         /// member dead or gone, no other member active); otherwise each would
         /// wake the node every second for nothing. Their own timers run on as
         /// before, so they fire when due once they count again.
-        public var nextDeadline: Instant {
+        mutating func updateNextDeadline() {
             var deadline = Instant(nanoseconds: .max)
             func consider(_ t: Instant?) { if let t, t < deadline { deadline = t } }
             if members.count > activeMemberCount { consider(nextReapAt) }
-            if !isLeaving {
+            if myself.status != .left {
                 if let probe { consider(probe.indirectSent ? probe.deadline : probe.ackDeadline) } else { consider(nextProbeAt) }
                 consider(nextPushPullAt)
                 consider(nextReconnectAt)
@@ -131,7 +140,7 @@ extension SWIM {
             if !broadcasts.isEmpty { consider(nextGossipAt) }
             // Nothing pending at all (a member that left, with nothing to
             // send): a heartbeat every second, as the reaper's timer.
-            return deadline.nanoseconds == .max ? nextReapAt : deadline
+            nextDeadline = deadline.nanoseconds == .max ? nextReapAt : deadline
         }
 
         // MARK: Events
@@ -162,6 +171,7 @@ extension SWIM {
             case .leave:
                 leave(now, &out)
             }
+            updateNextDeadline()
             return out
         }
 

@@ -12,8 +12,8 @@
 /// thread down and cancels transfers still in flight.
 public final class PeerFetcher: Sendable {
     public struct Configuration: Sendable {
-        /// Bytes per chunk handed to the consumer (and libcurl's receive
-        /// buffer size).
+        /// Bytes per chunk handed to the consumer at most (and libcurl's
+        /// receive buffer size); at least 16 KiB.
         public var chunkSize: Int
         /// Chunks that may wait for a slow consumer before the transfer is
         /// paused; the per-transfer memory bound is `chunkSize * maxBufferedChunks`.
@@ -22,7 +22,7 @@ public final class PeerFetcher: Sendable {
         public var maxCachedConnections: Int
 
         public init(chunkSize: Int = 64 * 1024, maxBufferedChunks: Int = 8, maxCachedConnections: Int = 64) {
-            precondition(chunkSize >= 1024 && maxBufferedChunks >= 1 && maxCachedConnections >= 1)
+            precondition(chunkSize >= 16 * 1024 && maxBufferedChunks >= 1 && maxCachedConnections >= 1)
             self.chunkSize = chunkSize
             self.maxBufferedChunks = maxBufferedChunks
             self.maxCachedConnections = maxCachedConnections

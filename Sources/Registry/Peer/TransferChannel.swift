@@ -4,8 +4,9 @@ import Synchronization
 /// How much of a body may wait in memory between libcurl and the consumer.
 struct BodyBufferLimits: Sendable {
     /// Bytes per `ByteBuffer` handed to the consumer (at most; a fast
-    /// consumer gets whatever one socket read brought). Also libcurl's
-    /// `CURLOPT_BUFFERSIZE`, so a single delivery never exceeds it.
+    /// consumer gets each delivery as it comes). Also libcurl's
+    /// `CURLOPT_BUFFERSIZE`; at least 16 KiB, so that no single delivery
+    /// (never more than `CURL_MAX_WRITE_SIZE`, 16 KiB) exceeds it.
     var chunkSize: Int
     /// Above this the transfer is paused until the consumer catches up.
     var maxBufferedBytes: Int
@@ -74,15 +75,17 @@ final class TransferChannel: Sendable {
         waiter?.resume(returning: head)
     }
 
-    /// Offers one libcurl delivery. `.pause` leaves the bytes with libcurl,
+    /// Offers one libcurl delivery (at most `CURL_MAX_WRITE_SIZE`, 16 KiB:
+    /// libcurl chops bigger reads). `.pause` leaves the bytes with libcurl,
     /// which offers them again after `curl_easy_pause(CURLPAUSE_CONT)`.
     func offer(_ bytes: UnsafeRawBufferPointer) -> Offer {
         let n = bytes.count
+        guard n > 0 else { return .accepted }  // libcurl may report an empty body so
         let (offer, waiter, chunk) = state.withLock { s -> (Offer, CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?) in
             if s.cancelled { return (.abort, nil, nil) }
-            // A single delivery larger than the limit is accepted into an empty
-            // buffer (libcurl cannot take part of one back); with
-            // CURLOPT_BUFFERSIZE = chunkSize <= limit that does not happen.
+            // A delivery is never refused into an empty buffer (libcurl
+            // cannot take part of one back); as deliveries are at most 16 KiB
+            // <= chunkSize <= limit, the buffer never exceeds the limit.
             if s.bufferedBytes > 0, s.bufferedBytes + n > limits.maxBufferedBytes {
                 s.producerPaused = true
                 s.pauses += 1

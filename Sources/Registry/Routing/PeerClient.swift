@@ -26,4 +26,6 @@ public protocol PeerClient: Sendable {
     /// `digest` (or a range of it) from the first candidate that has it,
     /// resuming from the next candidate after a mid-stream failure.
     func blob(_ digest: Digest, repository: ImageReference, range: String?, from candidates: [PeerCandidate]) async -> PeerBlob?
+    /// The size of `digest` at the first candidate that has it (for HEAD).
+    func blobSize(_ digest: Digest, repository: ImageReference, from candidates: [PeerCandidate]) async -> Int64?
 }

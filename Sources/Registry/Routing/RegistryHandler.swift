@@ -139,9 +139,18 @@ public struct RegistryHandler: HTTPHandler {
         }
         guard !fromPeer, configuration.tagPolicy.filter.admits(repository) else { return miss(.blobUnknown, started) }
         let candidates = Array(peers.candidates(for: SummaryKey(digest)).prefix(configuration.maximumPeerAttempts))
-        guard !candidates.isEmpty,
-            let relayed = await client.blob(digest, repository: repository, range: rangeHeader, from: candidates)
-        else { return miss(.blobUnknown, started) }
+        guard !candidates.isEmpty else { return miss(.blobUnknown, started) }
+        if request.method == .HEAD {
+            guard let size = await client.blobSize(digest, repository: repository, from: candidates) else {
+                return miss(.blobUnknown, started)
+            }
+            metrics.resolved(in: ContinuousClock.now - started)
+            metrics.count(.peer)
+            return HTTPResponse(status: .ok, headers: blobHeaders(digest).adding("Content-Length", "\(size)"))
+        }
+        guard let relayed = await client.blob(digest, repository: repository, range: rangeHeader, from: candidates) else {
+            return miss(.blobUnknown, started)
+        }
         metrics.resolved(in: ContinuousClock.now - started)
         metrics.count(.peer)
         var headers = blobHeaders(digest)
@@ -154,10 +163,6 @@ public struct RegistryHandler: HTTPHandler {
         } else {
             status = .ok
             length = relayed.size
-        }
-        if request.method == .HEAD {
-            headers.add(name: "Content-Length", value: "\(length)")
-            return HTTPResponse(status: status, headers: headers)
         }
         let metrics = self.metrics
         let counted = AsyncThrowingStream<ByteBuffer, any Error> { continuation in

@@ -448,10 +448,7 @@ final class Simulator {
         let directives = p.instance.handle(event, at: now)
         for d in directives { carryOut(d, from: p) }
         guard p.isRunning, !p.stalled else { return }
-        // Through a pointer: a debug build would otherwise copy the whole
-        // instance out of the process object to call the getter.
-        let due = withUnsafeMutablePointer(to: &p.instance) { $0.pointee.nextDeadline }
-        let deadline = max(due, now).nanoseconds
+        let deadline = max(p.instance.nextDeadline, now).nanoseconds
         if let at = p.tickAt, at <= deadline { return }
         p.tickAt = deadline
         queue.push(.tick(process: p.id), at: deadline)

@@ -1,0 +1,162 @@
+import Catalog
+import Foundation
+import Gossip
+import Registry
+import Testing
+import TestSupport
+
+/// Pulls through a node that holds nothing, from peers that do — with real
+/// skopeo, a real containerd and a real docker-registry upstream.
+@Suite(
+    .serialized,
+    .enabled(
+        if: TestEnvironment.canRun(TestEnvironment.containerdTools + TestEnvironment.registryTools + ["curl"], needsRoot: true),
+        "needs root, containerd, ctr, docker-registry, skopeo and curl"))
+struct PeerRoutingProcessTests {
+    /// Copies `image` into a layout the node serves, named `reference`.
+    static func serve(_ image: TestImage, as reference: String, at layout: String) async throws {
+        try await Subprocess.run([
+            "skopeo", "--insecure-policy", "copy", "--quiet", "--preserve-digests",
+            "oci:\(image.layoutDirectory):\(image.tag)", "oci:\(layout):\(reference)",
+        ])
+    }
+
+    static func node(_ name: String, _ host: String, key: String, join: [String], layout: String, dir: TemporaryDirectory) throws -> MirrorProcess {
+        try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
+        return try MirrorProcess(
+            name: name, host: host, keyFiles: [key], join: join, directory: dir.path,
+            store: ["--store", "oci-layout", "--oci-layout", layout])
+    }
+
+    static func waitForHolder(_ node: MirrorProcess, _ reference: String, _ holder: String) async -> Bool {
+        await poll(timeout: .seconds(10)) { await node.locate(reference)?.holders.contains(holder) == true } != nil
+    }
+
+    static func copy(from registry: String, _ path: String, to dir: String) async throws -> Subprocess.Output {
+        try await Subprocess.run(
+            [
+                "skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false", "--preserve-digests",
+                "docker://\(registry)/\(path)", "oci:\(dir):v1",
+            ], check: false)
+    }
+
+    static func sameBytes(_ image: TestImage, copiedTo dir: String) throws -> Bool {
+        for d in image.hostImage!.descriptors {
+            let a = try Data(contentsOf: URL(fileURLWithPath: "\(image.layoutDirectory)/blobs/sha256/\(d.digest.hex)"))
+            let b = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/blobs/sha256/\(d.digest.hex)"))
+            if a != b { return false }
+        }
+        return true
+    }
+
+    @Test func skopeoCopiesThroughAPeerByteForByteWithNoUpstream() async throws {
+        let dir = try TemporaryDirectory()
+        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let image = try await TestImageBuilder(layerSizes: [3000, 3_000_000]).write(to: "\(dir.path)/image", tag: "v1")
+        try await Self.serve(image, as: "registry.example:5000/e2e/app:v1", at: "\(dir.path)/a")
+        let subnet = MembershipProcessTests.subnet(5)
+        let a = try Self.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
+        let b = try Self.node("empty", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        defer { for n in [a, b] { kill(n.pid, SIGKILL) } }
+        #expect(await Self.waitForHolder(b, "registry.example:5000/e2e/app:v1", "holder"), "\(MembershipProcessTests.dumpLogs([a, b]))")
+
+        // Registry addressing with ?ns is what containerd does; skopeo uses plain
+        // addressing, which the mirror maps to docker.io — so name the image there too.
+        try await Self.serve(image, as: "docker.io/e2e/app:v1", at: "\(dir.path)/a")
+        #expect(await Self.waitForHolder(b, "docker.io/e2e/app:v1", "holder"))
+        let copied = try await Self.copy(from: b.registryAddress, "e2e/app:v1", to: "\(dir.path)/copy")
+        #expect(copied.succeeded, "\(copied.stderr)\n\(MembershipProcessTests.dumpLogs([a, b]))")
+        #expect(try Self.sameBytes(image, copiedTo: "\(dir.path)/copy"))
+        let counts = try #require(await b.status()?.registry)
+        #expect(counts.requests["peer", default: 0] >= 4, "manifest, config and two layers come from the peer")
+        #expect(counts.peerBytes >= 3_000_000)
+    }
+
+    @Test func aPeerThatServesWrongBytesNeverGetsThemToTheClient() async throws {
+        let dir = try TemporaryDirectory()
+        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let image = try await TestImageBuilder(layerSizes: [3000, 3_000_000]).write(to: "\(dir.path)/image", tag: "v1")
+        try await Self.serve(image, as: "docker.io/e2e/liar:v1", at: "\(dir.path)/liar")
+        // Corrupt both layers in the liar's store, keeping their sizes.
+        for layer in image.hostImage!.layers {
+            let path = "\(dir.path)/liar/blobs/sha256/\(layer.digest.hex)"
+            var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+            bytes[bytes.count / 2] ^= 0xFF
+            try bytes.write(to: URL(fileURLWithPath: path))
+        }
+        let subnet = MembershipProcessTests.subnet(6)
+        let liar = try Self.node("liar", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/liar", dir: dir)
+        let b = try Self.node("client-side", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        defer { for n in [liar, b] { kill(n.pid, SIGKILL) } }
+        #expect(await Self.waitForHolder(b, "docker.io/e2e/liar:v1", "liar"))
+
+        // Only the liar holds it: every attempt is refused or aborted, never completed wrong.
+        let small = image.hostImage!.layers[0].digest
+        let large = image.hostImage!.layers[1].digest
+        let largeFetch = try await Subprocess.run(
+            ["curl", "-s", "-o", "\(dir.path)/large", "http://\(b.registryAddress)/v2/e2e/liar/blobs/\(large)"], check: false)
+        #expect(largeFetch.status != 0, "a large blob streams and the connection is aborted: curl must see an error")
+        let partial = (try? Data(contentsOf: URL(fileURLWithPath: "\(dir.path)/large")))?.count ?? 0
+        #expect(partial < 3_000_000, "the client must not receive the complete wrong blob (\(partial) bytes)")
+        let counts = try #require(await b.status()?.registry)
+        #expect(counts.verificationFailures >= 1)
+        // The liar is now penalised: it is not asked again, so the small blob misses.
+        let smallFetch = try await Subprocess.run(
+            ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://\(b.registryAddress)/v2/e2e/liar/blobs/\(small)"],
+            check: false)
+        #expect(smallFetch.stdout == "404")
+
+        // An honest holder appears: the next request is served by it (the liar is banned).
+        try await Self.serve(image, as: "docker.io/e2e/liar:v1", at: "\(dir.path)/honest")
+        let honest = try Self.node("honest", "\(subnet).3", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/honest", dir: dir)
+        defer { kill(honest.pid, SIGKILL) }
+        #expect(await Self.waitForHolder(b, "docker.io/e2e/liar:v1", "honest"))
+        let copied = try await Self.copy(from: b.registryAddress, "e2e/liar:v1", to: "\(dir.path)/copy")
+        #expect(copied.succeeded, "\(copied.stderr)\n\(MembershipProcessTests.dumpLogs([liar, b, honest]))")
+        #expect(try Self.sameBytes(image, copiedTo: "\(dir.path)/copy"))
+    }
+
+    @Test func containerdPullsThroughTheMirrorAndFallsBackFast() async throws {
+        try await RegistryProcess.with { upstream in
+            try await ContainerdProcess.with(namespace: "k8s.io") { containerd in
+                let dir = try TemporaryDirectory()
+                let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+                let held = try await TestImageBuilder(layerSizes: [2000, 2_000_000]).write(to: "\(dir.path)/held", tag: "v1")
+                let other = try await TestImageBuilder(layerSizes: [1000, 500_000], seed: 99).write(to: "\(dir.path)/other", tag: "v2")
+                let heldRef = try await upstream.push(held, repository: "e2e/held")
+                let otherRef = try await upstream.push(other, repository: "e2e/other")
+                try await Self.serve(held, as: heldRef, at: "\(dir.path)/a")
+                let subnet = MembershipProcessTests.subnet(7)
+                let a = try Self.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
+                let b = try Self.node("mirror", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+                defer { for n in [a, b] { kill(n.pid, SIGKILL) } }
+                #expect(await Self.waitForHolder(b, heldRef, "holder"))
+
+                // containerd uses B as its mirror for the upstream registry.
+                let hosts = "\(dir.path)/hosts"
+                try FileManager.default.createDirectory(atPath: "\(hosts)/\(upstream.host)", withIntermediateDirectories: true)
+                try """
+                server = "http://\(upstream.host)"
+
+                [host."http://\(b.registryAddress)"]
+                  capabilities = ["pull", "resolve"]
+                """.write(toFile: "\(hosts)/\(upstream.host)/hosts.toml", atomically: true, encoding: .utf8)
+
+                // Nobody holds `other`: the mirror answers 404 at once and containerd goes upstream.
+                try await containerd.pull(otherRef, hostsDir: hosts)
+                let afterMiss = try #require(await b.status()?.registry)
+                #expect(afterMiss.requests["miss", default: 0] >= 1)
+                #expect(afterMiss.slowestMissMicroseconds < 5_000, "slowest 404 took \(afterMiss.slowestMissMicroseconds) µs")
+
+                // The upstream goes away; `held` still pulls, through B from A.
+                await upstream.stop()
+                try await containerd.pull(heldRef, hostsDir: hosts)
+                let names = try await containerd.imageNames()
+                #expect(names.contains(heldRef))
+                let afterPeer = try #require(await b.status()?.registry)
+                #expect(afterPeer.requests["peer", default: 0] >= 3)
+                #expect(afterPeer.verificationFailures == 0)
+            }
+        }
+    }
+}
