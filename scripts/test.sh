@@ -9,6 +9,13 @@ scripts/install-deps.sh
 echo "== build"
 swift build --build-tests 2>&1 | tail -n 3
 
-echo "== test"
-# Suites that start processes bind their own loopback addresses and temp dirs.
-swift test --skip-build "$@" 2>&1 | tee .build/test-output.log
+if [ "$#" -gt 0 ]; then
+  swift test --skip-build "$@"
+  exit
+fi
+
+echo "== unit, simulator and catalog tests (in parallel)"
+swift test --skip-build --skip EndToEndTests
+
+echo "== end-to-end tests with real processes (one suite at a time: they assert timings)"
+swift test --skip-build --filter EndToEndTests --no-parallel

@@ -17,6 +17,10 @@ import TestSupport
 /// (streamed and hashed at native speed; nothing is buffered in this process).
 /// 200 x 256 MiB = 50 GiB go through loopback, so this is the slowest end-to-end
 /// test; the time it took is printed.
+///
+/// A node that buffers per download could need up to 50 GiB: the sampler
+/// kills it once it passes `safetyCapKiB` (4x the limit), so such a failure is
+/// reported quickly instead of exhausting the machine.
 @Suite(
     .serialized,
     .enabled(if: TestEnvironment.canRun(["curl", "openssl", "bash"]), "needs curl, openssl and bash"))
@@ -24,6 +28,7 @@ struct RegistryLoadTests {
     static let blobSize = 256 << 20
     static let downloads = 200
     static let rssLimitKiB = 256 << 10
+    static let safetyCapKiB = 1 << 20
     static let repository = "docker.io/load/blob"
 
     /// Node A serves the blob from its OCI layout (sendfile).
@@ -80,7 +85,7 @@ struct RegistryLoadTests {
     /// Runs `downloads` concurrent downloads of `url`, sampling `node`'s VmRSS
     /// every 100 ms, and checks digests, overlap and memory.
     static func load(url: String, node: MirrorProcess, image: LoadImage, logs: [MirrorProcess]) async throws {
-        let sampler = RSSSampler(pid: node.pid)
+        let sampler = RSSSampler(pid: node.pid, killAboveKiB: safetyCapKiB)
         let sampling = Task { await sampler.run(every: .milliseconds(100)) }
         let started = ContinuousClock.now
         let results = try await withThrowingTaskGroup(of: Download.self) { group in
@@ -106,6 +111,9 @@ struct RegistryLoadTests {
             over \(samples.count) samples, VmHWM \(highWater.map { "\($0 >> 10) MiB" } ?? "?"); \
             last download started at \(lastStart), first finished at \(firstEnd)
             """)
+        #expect(
+            !samples.killed,
+            "\(node.name) passed the safety cap of \(safetyCapKiB >> 10) MiB resident and was killed (peak seen \(samples.peakKiB >> 10) MiB)")
 
         let wrong = results.filter { $0.sha256 != image.digest.hex || $0.status != 200 || $0.size != image.size }
         #expect(
@@ -117,7 +125,7 @@ struct RegistryLoadTests {
             """)
         #expect(lastStart < firstEnd, "the downloads did not all overlap: the last started at \(lastStart), the first ended at \(firstEnd)")
         #expect(samples.count >= 10, "too few VmRSS samples (\(samples.count)) to say anything about memory")
-        #expect(samples.missed == 0, "\(node.name) was gone for \(samples.missed) samples")
+        #expect(samples.killed || samples.missed == 0, "\(node.name) was gone for \(samples.missed) samples")
         #expect(
             samples.peakKiB < rssLimitKiB,
             "\(node.name) peak VmRSS \(samples.peakKiB) KiB is not under \(rssLimitKiB) KiB")
@@ -178,12 +186,18 @@ actor RSSSampler {
         var count = 0
         var missed = 0
         var peakKiB = 0
+        /// Whether the process passed `killAboveKiB` and was killed.
+        var killed = false
     }
 
     let pid: Int32
+    let killAboveKiB: Int
     private var samples = Samples()
 
-    init(pid: Int32) { self.pid = pid }
+    init(pid: Int32, killAboveKiB: Int) {
+        self.pid = pid
+        self.killAboveKiB = killAboveKiB
+    }
 
     /// Samples until cancelled; returns what it saw.
     func run(every interval: Duration) async -> Samples {
@@ -191,6 +205,12 @@ actor RSSSampler {
             if let kib = Self.read(pid: pid, field: "VmRSS") {
                 samples.count += 1
                 samples.peakKiB = max(samples.peakKiB, kib)
+                if kib > killAboveKiB, !samples.killed {
+                    samples.killed = true
+                    kill(pid, SIGKILL)
+                }
+            } else if samples.killed {
+                break
             } else {
                 samples.missed += 1
             }

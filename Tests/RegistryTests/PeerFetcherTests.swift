@@ -268,7 +268,7 @@ import Testing
             })
     }
 
-    @Test func cancellingTheConsumerAbortsTheTransfer() async throws {
+    @Test func cancellingAReadingConsumerAbortsTheTransfer() async throws {
         let probe = FetchStreamProbe()
         let total = 1 << 30
         let peer = try await FetchTestPeer.start { _ in HTTPResponse(status: .ok, body: probe.body(total: total)) }
@@ -293,7 +293,33 @@ import Testing
         #expect(await pollUntil { fetcher.statistics.transfersActive == 0 })
     }
 
-    @Test func droppingTheBodyAbortsTheTransfer() async throws {
+    /// While paused, libcurl calls no callback that could refuse data: only
+    /// the abort the consumer side sends to the transfer thread can end it.
+    @Test func cancellingAConsumerThatHoldsAPausedTransferAbortsIt() async throws {
+        let probe = FetchStreamProbe()
+        let total = 1 << 30
+        let peer = try await FetchTestPeer.start { _ in HTTPResponse(status: .ok, body: probe.body(total: total)) }
+        let fetcher = PeerFetcher()
+        let (paused, signalPaused) = AsyncStream<Void>.makeStream()
+        let consumer = Task {
+            let response = try await fetcher.fetch(PeerRequest(url: peer.url))
+            var iterator = response.body.makeAsyncIterator()
+            var count = 0
+            while count < 1 << 20, let chunk = try await iterator.next() { count += chunk.readableBytes }
+            guard await pollUntil({ response.body.statistics.isSettledPause }) else { throw FetchTestFailure("never paused") }
+            signalPaused.yield()
+            try await Task.sleep(for: .seconds(3600))  // a consumer busy elsewhere, until cancelled
+        }
+        var iterator = paused.makeAsyncIterator()
+        _ = await iterator.next()
+        consumer.cancel()
+        _ = await consumer.result
+        #expect(await pollUntil { probe.droppedEarly }, "the server saw the connection close")
+        #expect(probe.produced < total)
+        #expect(await pollUntil { fetcher.statistics.transfersActive == 0 && fetcher.statistics.bufferedBytes == 0 })
+    }
+
+    @Test func droppingAPausedBodyAbortsTheTransfer() async throws {
         let probe = FetchStreamProbe()
         let total = 1 << 30
         let peer = try await FetchTestPeer.start { _ in HTTPResponse(status: .ok, body: probe.body(total: total)) }
@@ -305,6 +331,7 @@ import Testing
                 count += chunk.readableBytes
                 if count >= 1 << 20 { break }
             }
+            #expect(await pollUntil { response.body.statistics.isSettledPause })
         }
         #expect(await pollUntil { probe.droppedEarly }, "the server saw the connection close")
         #expect(probe.produced < total)
@@ -391,4 +418,10 @@ final class ResumeEventLog: Sendable {
 func fetchTestMBps(_ bytes: Int, _ elapsed: Duration) -> Int {
     let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     return Int(Double(bytes) / 1_000_000 / seconds)
+}
+
+extension PeerBody.Statistics {
+    /// Paused with more than half the buffer waiting: no resume is pending,
+    /// so with nobody reading it stays paused and libcurl calls nothing.
+    var isSettledPause: Bool { isPaused && bufferedBytes > bufferLimit / 2 }
 }

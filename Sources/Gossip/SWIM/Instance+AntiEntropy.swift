@@ -18,25 +18,48 @@ extension SWIM.Instance {
                 out.append(.openStream(pushPull(join: false), to: peer.endpoint))
             }
         }
-        if let joinAt = nextJoinAt {
-            if activeMemberCount > 0 {
+        if nextJoinAt != nil {
+            if hasJoined, activeMemberCount == 0 {
+                // Everyone else is gone: join again from the seeds.
+                hasJoined = false
                 joinBackoff = settings.joinRetryInitial
-                nextJoinAt = now + settings.joinRetryInitial
-            } else if now >= joinAt {
-                // Isolated (just started, or everyone else is gone): ask the
-                // shell to resolve the seeds again, backing off exponentially.
+                nextJoinAt = now
+            }
+            if let joinAt = nextJoinAt, now >= joinAt {
+                // Ask the shell to resolve the seeds (DNS answers change):
+                // with backoff until a join succeeds, then now and then.
                 out.append(.resolveSeeds)
-                nextJoinAt = now + joinBackoff
-                joinBackoff = min(joinBackoff * 2, settings.joinRetryMaximum)
+                if hasJoined {
+                    nextJoinAt = now + settings.seedRefreshInterval
+                } else {
+                    nextJoinAt = now + joinBackoff
+                    joinBackoff = min(joinBackoff * 2, settings.joinRetryMaximum)
+                }
             }
         }
+    }
+
+    /// A join exchange with a seed succeeded.
+    mutating func joined(_ now: SWIM.Instant) {
+        guard !hasJoined else { return }
+        hasJoined = true
+        joinBackoff = settings.joinRetryInitial
+        nextJoinAt = now + settings.seedRefreshInterval
     }
 
     mutating func join(_ endpoints: [SWIM.Endpoint], _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         // Deduplicated in the given order (not through a Set, whose order
         // varies between processes): the instance must be reproducible.
         var seen: Set<SWIM.Endpoint> = []
-        for endpoint in endpoints where endpoint != myself.endpoint && seen.insert(endpoint).inserted {
+        var targets = endpoints.filter { $0 != myself.endpoint && seen.insert($0).inserted }
+        if hasJoined {
+            // A refresh: one seed address that is not already a member is enough.
+            let known = Set(memberNames.compactMap { members[$0] }.filter { $0.status.isActive }.map(\.endpoint))
+            targets = targets.filter { !known.contains($0) }
+            targets = targets.isEmpty ? [] : [targets[Int.random(in: 0..<targets.count, using: &random)]]
+        }
+        for endpoint in targets {
+            pendingJoins.insert(endpoint)
             out.append(.openStream(pushPull(join: true), to: endpoint))
         }
     }
@@ -79,7 +102,8 @@ extension SWIM.Instance {
         }
     }
 
-    mutating func streamFailed(_ message: SWIM.StreamMessage) {
+    mutating func streamFailed(_ message: SWIM.StreamMessage, to endpoint: SWIM.Endpoint) {
+        pendingJoins.remove(endpoint)
         if case .payloadRequest(let owner, _) = message { pendingPayloadFetches[owner] = nil }
     }
 

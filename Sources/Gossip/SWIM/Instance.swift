@@ -47,6 +47,11 @@ extension SWIM {
         /// Next time to resolve the seeds again while isolated; nil without seeds.
         var nextJoinAt: Instant?
         var joinBackoff: Duration
+        /// Whether a join through the seeds has succeeded (and the group has
+        /// not been lost since): until then, seeds are retried with backoff.
+        var hasJoined = false
+        /// Seed addresses with a join exchange under way.
+        var pendingJoins: Set<Endpoint> = []
 
         /// - Parameters:
         ///   - settings: protocol timing (a profile, possibly adjusted).
@@ -130,7 +135,7 @@ extension SWIM {
                 if let probe { consider(probe.indirectSent ? probe.deadline : probe.ackDeadline) } else { consider(nextProbeAt) }
                 consider(nextPushPullAt)
                 consider(nextReconnectAt)
-                if activeMemberCount == 0 { consider(nextJoinAt) }
+                consider(nextJoinAt)
             }
             for s in suspicions.values {
                 consider(s.deadline)
@@ -157,10 +162,11 @@ extension SWIM {
                 receive(packet, from: from, now, &out)
             case .streamRequest(let id, let message, let from):
                 answerStream(id: id, message, from: from, now, &out)
-            case .streamReply(let message, _):
+            case .streamReply(let message, let from):
+                if pendingJoins.remove(from) != nil { joined(now) }
                 receiveStreamReply(message, now, &out)
-            case .streamFailed(let message, _):
-                streamFailed(message)
+            case .streamFailed(let message, let endpoint):
+                streamFailed(message, to: endpoint)
             case .localPayload(let payload, let delta):
                 publishPayload(payload, delta: delta, now, &out)
             case .localMetadata(let metadata):

@@ -51,6 +51,11 @@ extension SWIM {
         /// alive; doubles up to `joinRetryMaximum`.
         public var joinRetryInitial: Duration
         public var joinRetryMaximum: Duration
+        /// After a successful join, the seeds are contacted again this often
+        /// (one seed address not already a member), so that groups which
+        /// formed apart — e.g. nodes that all started before their seeds —
+        /// merge into one.
+        public var seedRefreshInterval: Duration
 
         /// Dead members are forgotten after this long (and can no longer be
         /// reconnected with).
@@ -85,6 +90,7 @@ extension SWIM {
             reconnectInterval: .seconds(10),
             joinRetryInitial: .seconds(1),
             joinRetryMaximum: .seconds(30),
+            seedRefreshInterval: .seconds(60),
             deadMemberRetention: .seconds(3600),
             leftMemberRetention: .seconds(300),
             maximumPayloadSize: 1 << 20
@@ -105,6 +111,7 @@ extension SWIM {
             s.packetBudget = 1232
             s.pushPullInterval = .seconds(60)
             s.reconnectInterval = .seconds(30)
+            s.seedRefreshInterval = .seconds(300)
             s.deadMemberRetention = .seconds(6 * 3600)
             return s
         }()

@@ -137,6 +137,14 @@ public actor GossipNode {
     public func useKey(_ key: ClusterKey) throws { try keyring.use(key) }
     public func removeKey(_ key: ClusterKey) throws { try keyring.remove(key) }
 
+    /// Replaces the whole keyring at once (a reload of the key files).
+    public func replaceKeyring(_ keys: Keyring) {
+        if keys != keyring {
+            logger.notice("keyring changed", metadata: ["primary": "\(keys.primary.id)", "keys": "\(keys.keys.map(\.id))"])
+        }
+        keyring = keys
+    }
+
     /// Leaves the group gracefully: announces it, waits until the news has
     /// gone out (or `leaveTimeout`), then makes `run()` return.
     public func leave() async {

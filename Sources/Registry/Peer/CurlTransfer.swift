@@ -20,6 +20,9 @@ final class CurlTransfer {
     /// Set by `CURLOPT_PREREQFUNCTION`: a connection was made or reused, so a
     /// timeout after this is not a connect failure.
     private var connected = false
+    /// Our own start time: earlier than libcurl's, so that when libcurl's
+    /// total timeout fires, the elapsed time measured from here has passed it.
+    private let startedAt = ContinuousClock.now
 
     init(request: PeerRequest, channel: TransferChannel) throws(PeerFetchError) {
         guard let easy = curl_easy_init() else { throw .transferFailed("curl_easy_init failed") }
@@ -58,9 +61,8 @@ final class CurlTransfer {
             codes.append(Curl.setopt(easy, CURLOPT_TIMEOUT_MS, max(1, timeout.roundedUpMilliseconds)))
         }
         if request.lowSpeedLimit > 0 {
-            let seconds = max(1, (request.lowSpeedTime.roundedUpMilliseconds + 999) / 1000)
             codes.append(Curl.setopt(easy, CURLOPT_LOW_SPEED_LIMIT, request.lowSpeedLimit))
-            codes.append(Curl.setopt(easy, CURLOPT_LOW_SPEED_TIME, seconds))
+            codes.append(Curl.setopt(easy, CURLOPT_LOW_SPEED_TIME, Int(lowSpeedSeconds.components.seconds)))
         }
         if let range = request.range { codes.append(Curl.setopt(easy, CURLOPT_RANGE, range.description)) }
         if let headerList { codes.append(Curl.setopt(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(headerList))) }
@@ -79,6 +81,11 @@ final class CurlTransfer {
             // CURLE_URL_MALFORMAT and friends: the request, not the peer.
             throw .invalidRequest("curl_easy_setopt: \(String(cString: curl_easy_strerror(failed)))")
         }
+    }
+
+    /// `lowSpeedTime` in the whole seconds libcurl counts (rounded up, at least 1).
+    private var lowSpeedSeconds: Duration {
+        .seconds(max(1, (request.lowSpeedTime.roundedUpMilliseconds + 999) / 1000))
     }
 
     /// The transfer thread learns the easy handle's object back from
@@ -103,14 +110,16 @@ final class CurlTransfer {
         case CURLE_OPERATION_TIMEDOUT:
             // libcurl uses one code for the connect timeout, the total timeout
             // and the low-speed abort; tell them apart by what had happened.
+            // The low-speed abort needs at least the low-speed time to pass
+            // (libcurl samples once a second); the total timeout fires at its
+            // limit.
             if !connected { return .failure(.connectFailed(message)) }
-            if let timeout = request.timeout {
-                let elapsedMicros = Curl.info(easy, CURLINFO_TOTAL_TIME_T)
-                if elapsedMicros >= timeout.roundedUpMilliseconds * 1000 || request.lowSpeedLimit == 0 {
-                    return .failure(.timedOut)
-                }
+            guard request.lowSpeedLimit > 0 else { return .failure(.timedOut) }
+            let elapsed = ContinuousClock.now - startedAt
+            if let timeout = request.timeout, elapsed >= timeout || elapsed < lowSpeedSeconds {
+                return .failure(.timedOut)
             }
-            return .failure(request.lowSpeedLimit > 0 ? .stalled : .timedOut)
+            return .failure(.stalled)
         case CURLE_WRITE_ERROR, CURLE_ABORTED_BY_CALLBACK:
             // Our callbacks refuse data only when the consumer is gone.
             return .failure(.cancelled)

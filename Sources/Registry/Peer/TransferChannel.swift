@@ -139,7 +139,7 @@ final class TransferChannel: Sendable {
             }
             let headWaiter = s.head == nil ? s.headWaiter.take() : nil
             let bodyWaiter = s.bodyWaiter.take()
-            let result = bodyWaiter == nil ? Poll.empty : s.poll(limits)
+            let result = bodyWaiter == nil ? Poll.empty : s.poll(limits, counters)
             return (headWaiter, headError, bodyWaiter, result)
         }
         headWaiter?.resume(throwing: headError)
@@ -170,10 +170,9 @@ final class TransferChannel: Sendable {
     /// The next body chunk, nil at the end; throws the transfer's failure
     /// after the bytes that arrived before it.
     func next() async throws -> ByteBuffer? {
-        let poll = state.withLock { $0.poll(limits) }
+        let poll = state.withLock { $0.poll(limits, counters) }
         switch poll {
         case .chunk(let chunk, let requestResume):
-            counters.buffered(-chunk.readableBytes)
             if requestResume { control.resume(self) }
             return chunk
         case .end: return nil
@@ -187,7 +186,7 @@ final class TransferChannel: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
                 let poll = state.withLock { s -> Poll in
-                    let poll = s.poll(limits)
+                    let poll = s.poll(limits, counters)
                     if case .empty = poll {
                         if s.bodyWaiter != nil { return .failed(.invalidRequest("a peer body is being read by two tasks at once")) }
                         s.bodyWaiter = continuation
@@ -197,7 +196,6 @@ final class TransferChannel: Sendable {
                 switch poll {
                 case .empty: break
                 case .chunk(let chunk, let requestResume):
-                    counters.buffered(-chunk.readableBytes)
                     if requestResume { control.resume(self) }
                     continuation.resume(returning: chunk)
                 default: Self.resume(continuation, with: poll)
@@ -247,11 +245,14 @@ final class TransferChannel: Sendable {
 }
 
 extension TransferChannel.State {
-    /// Takes the next chunk, or reports the end, under the lock.
-    fileprivate mutating func poll(_ limits: BodyBufferLimits) -> TransferChannel.Poll {
+    /// Takes the next chunk, or reports the end, under the lock. The
+    /// fetcher-wide counter moves under the same lock as `bufferedBytes`, so
+    /// their sum over transfers is exact at every instant.
+    fileprivate mutating func poll(_ limits: BodyBufferLimits, _ counters: PeerFetcherCounters) -> TransferChannel.Poll {
         if cancelled { return .failed(.cancelled) }
         if let chunk = chunks.popFirst() {
             bufferedBytes -= chunk.readableBytes
+            counters.buffered(-chunk.readableBytes)
             var requestResume = false
             if producerPaused, !resumeRequested, outcome == nil, bufferedBytes <= limits.resumeBelow {
                 resumeRequested = true

@@ -98,11 +98,16 @@ struct Run: AsyncParsableCommand {
 
     private var bindEndpoint: SWIM.Endpoint { SWIM.Endpoint(parsing: gossipAddr)! }
 
-    /// The keyring from key files, then `GOSSIP_MIRROR_KEY` (comma-separated base64 keys).
-    func loadKeyring(environment: [String: String]) throws -> Keyring {
+    /// The keyring from key files, then `GOSSIP_MIRROR_KEY` (comma-separated
+    /// base64 keys). On a reload (`skipMissing`), key files that no longer
+    /// exist are skipped: removing a file is how a key is retired.
+    func loadKeyring(environment: [String: String], skipMissing: Bool = false) throws -> Keyring {
         var keys: [ClusterKey] = []
         do {
-            for path in keyFile { keys.append(try ClusterKey(contentsOfFile: path)) }
+            for path in keyFile {
+                if skipMissing, !FileManager.default.fileExists(atPath: path) { continue }
+                keys.append(try ClusterKey(contentsOfFile: path))
+            }
             if let inline = environment["GOSSIP_MIRROR_KEY"] {
                 for text in inline.split(separator: ",") { keys.append(try ClusterKey(base64: String(text))) }
             }
@@ -184,7 +189,13 @@ struct Run: AsyncParsableCommand {
             configuration: ServiceGroupConfiguration(
                 services: [
                     .init(service: MembershipService(node: node), successTerminationBehavior: .gracefullyShutdownGroup),
-                    .init(service: SummaryBridge(catalog: catalog, node: node, peers: peers, logger: logger)),
+                    .init(
+                        service: SummaryBridge(catalog: catalog, node: node, peers: peers, logger: logger),
+                        successTerminationBehavior: .ignore),
+                    .init(
+                        service: KeyReloadService(node: node, logger: logger) {
+                            try loadKeyring(environment: ProcessInfo.processInfo.environment, skipMissing: true)
+                        }, successTerminationBehavior: .ignore),
                     .init(service: HTTPService(server: registryServer), successTerminationBehavior: .ignore),
                     .init(service: HTTPService(server: statusServer), successTerminationBehavior: .ignore),
                 ] + containerdHostsServices,

@@ -53,9 +53,23 @@ struct SimulatorConfiguration {
 ///
 /// Virtual time, one agenda ordered by `(time, sequence)`, one seeded
 /// generator: the same configuration and scenario always produce the same
-/// run. Members are identified by a *slot* (a stable name, `node-0042`); each
-/// start or restart of a slot is a *process* with its own endpoint, so a
-/// restarted member keeps its name and gets a new address.
+/// run, in any process (the instance never depends on dictionary order,
+/// which Swift seeds per process). Members are identified by a *slot* (a
+/// stable name, `node-0042`); each start or restart of a slot is a *process*
+/// with its own endpoint, so a restarted member keeps its name and gets a
+/// new address. `addCluster` starts members with one seed each, a random
+/// earlier member (the first has none), as `--join` would.
+///
+/// Use: build a `SimulatorConfiguration`, add members, schedule faults
+/// (`crash`, `restart`, `stall`, `partition`/`heal`, `setLossRate`) and
+/// application events (`send`), `run` until a time or a condition, and read
+/// the members' views (`instance(_:)`), the notifications (`observer`,
+/// `declarations`) and the counters (`statistics`).
+///
+/// Speed (debug build, this 2-core machine): about 200,000 events per
+/// CPU-second in small groups, 35,000 in a 1000-member join (whose datagrams
+/// carry some 30 updates each): the join costs about 25 s of CPU, and 50
+/// members at 10 % loss about 0.17 s per member-hour.
 ///
 /// The network: UDP datagrams with per-link latency, jitter and loss; TCP
 /// streams as reliable request/response exchanges that fail when the peer is

@@ -1,0 +1,119 @@
+import Foundation
+import TestSupport
+
+/// The cluster's upstream: `docker-registry serve` (distribution 2.8) bound to
+/// the bridge's address, so every host reaches it across the network, with
+/// TLS from a CA of its own (as real upstreams have).
+///
+/// TLS, not plain HTTP, because `configure-containerd` writes
+/// `server = "https://<registry>"` for every non-loopback registry, as it
+/// should; containerd trusts the CA because the CA file lies in the
+/// registry's hosts.toml directory, where `configure-containerd` finds and
+/// names it (`ca = [...]`).
+final class UpstreamRegistry: @unchecked Sendable {
+    // @unchecked: `process` is replaced only by start/stop, which tests call in sequence.
+    let address: String
+    let directory: String
+    /// The CA's certificate, alone in a folder (skopeo's `--dest-cert-dir`).
+    let trustDirectory: String
+    var caCertificate: String { trustDirectory + "/ca.crt" }
+    var logPath: String { directory + "/registry.log" }
+    private let ledger: ClusterLedger
+    private var process: RunningProcess?
+
+    init(network: ClusterNetwork, ledger: ClusterLedger) async throws {
+        address = "\(network.gateway):5000"
+        directory = ledger.directory + "/upstream"
+        trustDirectory = directory + "/trust"
+        self.ledger = ledger
+        try FileManager.default.createDirectory(atPath: trustDirectory, withIntermediateDirectories: true)
+        try await makeCertificates(ip: network.gateway)
+        try """
+        version: 0.1
+        log:
+          level: info
+          accesslog:
+            disabled: false
+        storage:
+          filesystem:
+            rootdirectory: \(directory)/storage
+          delete:
+            enabled: true
+        http:
+          addr: \(address)
+          tls:
+            certificate: \(directory)/server.crt
+            key: \(directory)/server.key
+        health:
+          storagedriver:
+            enabled: false
+
+        """.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
+        try await start()
+    }
+
+    private func makeCertificates(ip: String) async throws {
+        let d = directory
+        try await Subprocess.run([
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=gossip-mirror test CA",
+            "-keyout", "\(d)/ca.key", "-out", caCertificate,
+        ])
+        try await Subprocess.run([
+            "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(ip)", "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr",
+        ])
+        try "subjectAltName=IP:\(ip)\nbasicConstraints=CA:FALSE\n".write(toFile: "\(d)/ext.cnf", atomically: true, encoding: .utf8)
+        try await Subprocess.run([
+            "openssl", "x509", "-req", "-in", "\(d)/server.csr", "-CA", caCertificate, "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+            "-days", "2", "-extfile", "\(d)/ext.cnf", "-out", "\(d)/server.crt",
+        ])
+    }
+
+    /// Starts the registry (again, after `stop`: same storage) and waits until it answers.
+    func start() async throws {
+        let process = try Subprocess.launch(["docker-registry", "serve", directory + "/config.yml"], logPath: logPath)
+        ledger.record(.pid, "\(process.pid)")
+        self.process = process
+        let url = "https://\(address)/v2/"
+        try await eventually("docker-registry to answer \(url)", within: .seconds(30), every: .milliseconds(100)) {
+            guard process.isRunning else {
+                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
+            }
+            let probe = try await Subprocess.run(
+                ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "--cacert", caCertificate, url],
+                deadline: .seconds(5), check: false)
+            return probe.stdout == "200"
+        }
+    }
+
+    func stop() async {
+        await process?.stop(grace: .seconds(5))
+        process = nil
+    }
+
+    /// Copies an OCI layout's tag here as `REPOSITORY:TAG` (every platform,
+    /// digests kept); returns the reference `SUBNET.1:5000/REPOSITORY:TAG`.
+    @discardableResult
+    func push(_ image: TestImage, repository: String, tag: String? = nil) async throws -> String {
+        let reference = "\(address)/\(repository):\(tag ?? image.tag)"
+        try await Subprocess.run([
+            "skopeo", "--insecure-policy", "copy", "--all", "--preserve-digests", "--quiet",
+            "--dest-cert-dir", trustDirectory, "oci:\(image.layoutDirectory):\(image.tag)", "docker://\(reference)",
+        ])
+        return reference
+    }
+
+    /// GETs of manifests and blobs the registry has answered so far (from its
+    /// access log); `matching` narrows them to paths containing a string.
+    func pullRequests(matching: String? = nil) -> Int {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").filter { line in
+            guard line.contains("\"GET /v2/"), line.contains("/blobs/") || line.contains("/manifests/") else { return false }
+            return matching.map { line.contains($0) } ?? true
+        }.count
+    }
+
+    func logTail(lines: Int = 40) -> String {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return "(no log)" }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}

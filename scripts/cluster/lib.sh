@@ -1,0 +1,309 @@
+# shellcheck shell=bash
+# A multi-host cluster on one machine, for the demo (scripts/demo.sh):
+# one network namespace per host, joined by a bridge and veth pairs, in each a
+# real containerd and a gossip-mirror node, plus one docker-registry upstream
+# (TLS, its own CA) bound to the bridge's address.
+#
+# Everything created is recorded in "$CLUSTER_DIR/resources" and removed by
+# cluster_cleanup, in reverse order; nothing else is touched: not the
+# machine's containerd, not its nftables ruleset (rules live in the hosts'
+# namespaces), not its routes beyond the bridge's own /24.
+#
+# Source it, set GM_BIN (the gossip-mirror binary), then:
+#   cluster_init PREFIX   # a work dir, a free 10.239.X.0/24, the bridge
+#   cluster_upstream      # docker-registry with TLS on 10.239.X.1:5000
+#   cluster_host N        # namespace, containerd, hosts.toml, gossip-mirror
+#   ...                   # cluster_pull, cluster_block_upstream, status_json...
+#   cluster_cleanup
+
+CLUSTER_DIR=""
+CLUSTER_SUBNET=""      # e.g. 10.239.42
+CLUSTER_TAG=""         # short random tag in interface and namespace names
+CLUSTER_BRIDGE=""
+UPSTREAM=""            # HOST:PORT of the upstream registry
+CLUSTER_KEY=""
+
+log() { printf '%s\n' "$*" >&2; }
+
+# Records a resource for cleanup: "netns NAME", "link NAME", "pid PID".
+cluster_record() { echo "$*" >>"$CLUSTER_DIR/resources"; }
+
+# Polls COMMAND... every 0.1 s until it succeeds or SECONDS pass; returns 1 on timeout.
+wait_for() {
+  local seconds=$1
+  shift
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+# Milliseconds since the epoch.
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+
+cluster_init() {
+  local prefix=${1:-gm-cluster}
+  CLUSTER_TAG=$(head -c 3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  CLUSTER_DIR=$(mktemp -d "/tmp/$prefix.XXXXXX")
+  echo $$ >"$CLUSTER_DIR/owner"
+  : >"$CLUSTER_DIR/resources"
+  # A /24 that no interface or route of this machine uses yet.
+  local x used
+  used=$( { ip -4 -o addr show; ip -4 route show; } 2>/dev/null)
+  for _ in $(seq 1 50); do
+    x=$((RANDOM % 250 + 2))
+    grep -q "10\.239\.$x\." <<<"$used" || break
+  done
+  CLUSTER_SUBNET="10.239.$x"
+  CLUSTER_BRIDGE="gmd${CLUSTER_TAG}br"
+  ip link add "$CLUSTER_BRIDGE" type bridge
+  cluster_record link "$CLUSTER_BRIDGE"
+  ip addr add "$CLUSTER_SUBNET.1/24" dev "$CLUSTER_BRIDGE"
+  ip link set "$CLUSTER_BRIDGE" up
+  echo "$CLUSTER_SUBNET" >"$CLUSTER_DIR/subnet"
+  CLUSTER_KEY="$CLUSTER_DIR/cluster.key"
+  "$GM_BIN" keygen --out "$CLUSTER_KEY" >/dev/null
+}
+
+host_ns() { echo "gmd-$CLUSTER_TAG-h$1"; }
+host_ip() { echo "$CLUSTER_SUBNET.$((10 + $1))"; }
+host_dir() { echo "$CLUSTER_DIR/h$1"; }
+in_host() { local n=$1; shift; ip netns exec "$(host_ns "$n")" "$@"; }
+
+# docker-registry with TLS (a CA of its own) on the bridge address.
+cluster_upstream() {
+  local dir="$CLUSTER_DIR/upstream"
+  mkdir -p "$dir/storage"
+  UPSTREAM="$CLUSTER_SUBNET.1:5000"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=gossip-mirror cluster CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=$CLUSTER_SUBNET.1" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\n' "$CLUSTER_SUBNET.1" >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.crt" 2>/dev/null
+  mkdir -p "$dir/trust" && cp "$dir/ca.crt" "$dir/trust/ca.crt"  # for skopeo --dest-cert-dir
+  cat >"$dir/config.yml" <<EOF
+version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: $dir/storage
+  delete:
+    enabled: true
+http:
+  addr: $UPSTREAM
+  tls:
+    certificate: $dir/server.crt
+    key: $dir/server.key
+health:
+  storagedriver:
+    enabled: false
+EOF
+  docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
+  echo $! >"$dir/pid"
+  cluster_record pid $!
+  wait_for 20 curl -sf --cacert "$dir/ca.crt" "https://$UPSTREAM/v2/" ||
+    { log "docker-registry did not start:"; tail -n 20 "$dir/registry.log" >&2; return 1; }
+}
+
+# Pushes an OCI layout's TAG to the upstream as REPOSITORY:TAG (all platforms, digests kept).
+cluster_push() {
+  local layout=$1 tag=$2 repository=$3
+  skopeo --insecure-policy copy --all --preserve-digests --quiet \
+    --dest-cert-dir "$CLUSTER_DIR/upstream/trust" \
+    "oci:$layout:$tag" "docker://$UPSTREAM/$repository:$tag"
+}
+
+# Host N: a namespace on the bridge, containerd, hosts.toml, a gossip-mirror node.
+# The first host started is every later host's seed.
+cluster_host() {
+  local n=$1 ns veth dir ip
+  ns=$(host_ns "$n")
+  veth="gmd${CLUSTER_TAG}h$n"
+  dir=$(host_dir "$n")
+  ip=$(host_ip "$n")
+  mkdir -p "$dir"
+
+  ip netns add "$ns"
+  cluster_record netns "$ns"
+  ip link add "$veth" type veth peer name "${veth}p"
+  cluster_record link "$veth"
+  ip link set "${veth}p" netns "$ns"
+  ip link set "$veth" master "$CLUSTER_BRIDGE" up
+  ip -n "$ns" link set "${veth}p" name eth0
+  ip -n "$ns" addr add "$ip/24" dev eth0
+  ip -n "$ns" link set eth0 up
+  ip -n "$ns" link set lo up
+
+  # containerd with its own root, state and socket; only what an image store needs.
+  cat >"$dir/containerd.toml" <<EOF
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.internal.v1.restart", "io.containerd.runtime.v1.linux", "io.containerd.runtime.v2.task", "io.containerd.monitor.v1.cgroups", "io.containerd.service.v1.tasks-service", "io.containerd.grpc.v1.tasks", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs"]
+
+[grpc]
+  address = "$dir/containerd.sock"
+[ttrpc]
+  address = "$dir/containerd.sock.ttrpc"
+[debug]
+  address = ""
+  level = "info"
+[metrics]
+  address = ""
+EOF
+  ip netns exec "$ns" containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 &
+  cluster_record pid $!
+  wait_for 30 ctr -a "$dir/containerd.sock" version ||
+    { log "containerd on host $n did not start:"; tail -n 20 "$dir/containerd.log" >&2; return 1; }
+
+  # hosts.toml through gossip-mirror itself; the upstream's CA next to it
+  # (configure-containerd names Docker-style *.crt files it finds as `ca`).
+  mkdir -p "$dir/hosts.d/$UPSTREAM"
+  cp "$CLUSTER_DIR/upstream/ca.crt" "$dir/hosts.d/$UPSTREAM/upstream-ca.crt"
+  "$GM_BIN" configure-containerd --hosts-dir "$dir/hosts.d" --registry "$UPSTREAM" \
+    --mirror-url http://127.0.0.1:5000 >"$dir/configure-containerd.out"
+
+  local join=()
+  [ "$n" = 1 ] || join=(--join "$(host_ip 1):7946")
+  ip netns exec "$ns" "$GM_BIN" run --name "host-$n" \
+    --gossip-addr "$ip:7946" --registry-addr 0.0.0.0:5000 --status-addr 0.0.0.0:9090 \
+    --key-file "$CLUSTER_KEY" "${join[@]}" \
+    --store containerd --containerd-sock "$dir/containerd.sock" --containerd-namespace k8s.io \
+    --containerd-content-root "$dir/root" --log-level debug >"$dir/gossip-mirror.log" 2>&1 &
+  echo $! >"$dir/mirror.pid"
+  cluster_record pid $!
+  wait_for 20 curl -sf "http://$ip:9090/status.json" ||
+    { log "gossip-mirror on host $n did not start:"; tail -n 20 "$dir/gossip-mirror.log" >&2; return 1; }
+}
+
+# Host N's /status.json, compacted to one line without blanks (for grep).
+status_json() { curl -sf --max-time 2 "http://$(host_ip "$1"):9090/status.json" | tr -d ' \n\t'; }
+
+# A number from host N's /status.json: json_number N FIELD (e.g. peerBytes), 0 if absent.
+# (No jq: the demo needs only what install-deps.sh installs.)
+json_number() {
+  local v
+  v=$(status_json "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2) || true
+  echo "${v:-0}"
+}
+
+# Requests host N's registry answered with OUTCOME (local, peer, miss, error).
+requests_count() {
+  local v
+  v=$(status_json "$1" | grep -o '"requests":{[^}]*}' | grep -o "\"$2\":[0-9]*" | cut -d: -f2) || true
+  echo "${v:-0}"
+}
+
+# Succeeds when host N lists COUNT members, all alive.
+members_alive() {
+  local n=$1 count=$2 json
+  json=$(status_json "$n") || return 1
+  [ "$(grep -o '"state":"[a-z]*"' <<<"$json" | grep -c '"alive"')" = "$count" ] &&
+    [ "$(grep -o '"state":"[a-z]*"' <<<"$json" | wc -l)" = "$count" ]
+}
+
+# The members host N believes hold REF (a digest or an image reference), space-separated.
+holders() {
+  "$GM_BIN" locate "$2" --status-addr "$(host_ip "$1"):9090" --json 2>/dev/null | tr -d ' \n\t' |
+    grep -o '"holders":\[[^]]*\]' | grep -o '"[^"]*"' | grep -v holders | tr -d '"' | tr '\n' ' ' | sed 's/ $//' || true
+}
+
+# Succeeds when host N's summaries say HOLDER holds REF.
+locates() { [[ " $(holders "$1" "$2") " == *" $3 "* ]]; }
+
+# ctr on host N (inside its namespace: ctr fetches, containerd stores).
+host_ctr() {
+  local n=$1
+  shift
+  in_host "$n" ctr -a "$(host_dir "$n")/containerd.sock" -n k8s.io "$@"
+}
+
+# Pulls REF on host N through its mirror (hosts.toml), for this machine's platform.
+cluster_pull() {
+  local n=$1 ref=$2
+  host_ctr "$n" images pull --snapshotter native --hosts-dir "$(host_dir "$n")/hosts.d" "$ref"
+}
+
+# Drops every packet from the hosts to the upstream (nft, in each host's namespace).
+cluster_block_upstream() {
+  local n
+  for n in "$@"; do
+    in_host "$n" nft -f - <<EOF
+table inet gm_demo {
+  chain output {
+    type filter hook output priority 0; policy accept;
+    ip daddr $CLUSTER_SUBNET.1 tcp dport 5000 counter drop
+  }
+}
+EOF
+  done
+}
+
+# Packets to the upstream that host N's drop rule caught.
+upstream_drops() {
+  in_host "$1" nft list table inet gm_demo 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+}
+
+# GETs of blobs and manifests the upstream has answered so far; with a
+# second argument, only those whose path contains it (e.g. a digest).
+upstream_requests() {
+  grep '"GET /v2/[^ ]*/\(blobs\|manifests\)/' "$CLUSTER_DIR/upstream/registry.log" | grep -c -- "${1:-}" || true
+}
+
+# Stops everything recorded, newest first. Safe to call twice.
+cluster_cleanup() {
+  [ -n "$CLUSTER_DIR" ] && [ -f "$CLUSTER_DIR/resources" ] || return 0
+  cluster_cleanup_dir "$CLUSTER_DIR"
+  CLUSTER_DIR=""
+}
+
+cluster_cleanup_dir() {
+  local dir=$1 kind name p ns
+  local -a lines=()
+  mapfile -t lines < <(tac "$dir/resources" 2>/dev/null)
+  # Processes first: SIGTERM (a mirror leaves the cluster), then SIGKILL. Only
+  # processes whose command line names this directory (all of ours do): a pid
+  # recorded by a run long gone may belong to somebody else by now.
+  local -a pids=()
+  for line in "${lines[@]}"; do
+    read -r kind name <<<"$line"
+    [ "$kind" = pid ] || continue
+    tr '\0' ' ' 2>/dev/null <"/proc/$name/cmdline" | grep -qF "$dir" && pids+=("$name")
+  done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  for line in "${lines[@]}"; do
+    read -r kind name <<<"$line"
+    case $kind in
+      netns)
+        # Anything still running in our namespace (a ctr cut short) is ours.
+        for p in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+        ip netns del "$name" 2>/dev/null || true
+        ;;
+      link) ip link del "$name" 2>/dev/null || true ;;
+    esac
+  done
+  rm -rf "$dir"
+}
+
+# Removes what an earlier run left behind when it was killed before its
+# cleanup (its owner process is gone). Only directories made by cluster_init.
+cluster_sweep_stale() {
+  local prefix=${1:-gm-cluster} dir owner
+  for dir in /tmp/"$prefix".*; do
+    [ -f "$dir/resources" ] || continue
+    owner=$(cat "$dir/owner" 2>/dev/null || echo 0)
+    if [ "$owner" != 0 ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+    log "removing what an earlier run left behind ($dir)"
+    cluster_cleanup_dir "$dir"
+  done
+}
