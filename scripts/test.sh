@@ -7,7 +7,14 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 echo "== build"
-swift build --build-tests 2>&1 | tail -n 3
+log="$(mktemp)"
+if ! swift build --build-tests >"$log" 2>&1; then
+  grep -E "error|warning: unre" "$log" | head -n 60 || true
+  tail -n 40 "$log"
+  exit 1
+fi
+tail -n 1 "$log"
+rm -f "$log"
 
 if [ "$#" -gt 0 ]; then
   swift test --skip-build "$@"
