@@ -41,7 +41,7 @@ export GM_BIN
 
 # shellcheck source=cluster/lib.sh
 source scripts/cluster/lib.sh
-cluster_sweep_stale gm-demo
+cluster_sweep_stale gm-demo.
 finish() {
   local status=$?
   trap - EXIT INT TERM

@@ -17,14 +17,14 @@
 #   --no-build  use .build-bench/release/gossip-mirror as it is
 #   --no-docs   print only, leave docs/benchmarks.md alone
 #   --strace    also count node A's system calls during one GET (strace -c -f)
-# Environment: BLOB_MIB (256), REPS (7), GOSSIP_MIRROR_BIN (a built binary),
+# Environment: BLOB_MIB (256), REPS (15), GOSSIP_MIRROR_BIN (a built binary),
 #   SCRATCH (.build-bench, the swift build scratch path).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
 BLOB_MIB=${BLOB_MIB:-256}
-REPS=${REPS:-7}
+REPS=${REPS:-15}
 SCRATCH=${SCRATCH:-.build-bench}
 BUILD=1 DOCS=1 STRACE=0
 for arg in "$@"; do

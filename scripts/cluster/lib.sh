@@ -296,13 +296,15 @@ cluster_cleanup_dir() {
 }
 
 # Removes what an earlier run left behind when it was killed before its
-# cleanup (its owner process is gone). Only directories made by cluster_init.
+# cleanup (its owner process is gone): /tmp/PREFIX* directories with a
+# resources ledger (cluster_init's, or the Swift harness's gm-cluster-test-*).
 cluster_sweep_stale() {
-  local prefix=${1:-gm-cluster} dir owner
-  for dir in /tmp/"$prefix".*; do
+  local prefix=${1:-gm-cluster.} dir owner
+  for dir in /tmp/"$prefix"*; do
     [ -f "$dir/resources" ] || continue
     owner=$(cat "$dir/owner" 2>/dev/null || echo 0)
     if [ "$owner" != 0 ] && kill -0 "$owner" 2>/dev/null; then continue; fi
+    [ "$owner" = "$$" ] && continue
     log "removing what an earlier run left behind ($dir)"
     cluster_cleanup_dir "$dir"
   done

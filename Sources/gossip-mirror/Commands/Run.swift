@@ -78,6 +78,9 @@ struct Run: AsyncParsableCommand {
 
     // containerd hosts.toml (--configure-containerd, --hosts-dir, --mirror-registry, --mirror-url):
     // see Containerd/ContainerdHostsOptions.swift.
+    @OptionGroup(title: "Routing policy")
+    var routing: RoutingOptions
+
     @OptionGroup(title: "containerd hosts.toml")
     var containerdHosts: ContainerdHostsOptions
 
@@ -155,7 +158,9 @@ struct Run: AsyncParsableCommand {
         let bind = bindEndpoint
         let advertise = advertiseAddr.flatMap { SWIM.Endpoint(parsing: $0, defaultPort: bind.port) }
         let store = try makeStore(logger: logger)
-        let catalog = LocalCatalog(store: store, logger: logger)
+        let registryConfiguration = try routing.registryConfiguration()
+        let catalog = LocalCatalog(
+            store: store, configuration: .init(registryFilter: registryConfiguration.tagPolicy.filter), logger: logger)
         let configuration = GossipConfiguration(
             name: memberName, bindAddress: bind, advertiseAddress: advertise, seeds: join,
             settings: SWIM.Settings.profile(named: profile)!, keyring: keyring, label: clusterLabel,
@@ -174,7 +179,7 @@ struct Run: AsyncParsableCommand {
             handler: RegistryHandler(
                 catalog: catalog, store: store, peers: peers,
                 client: CurlPeerClient(credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger),
-                credentials: credentials, metrics: registryMetrics, logger: logger),
+                credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
             logger: logger)
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(

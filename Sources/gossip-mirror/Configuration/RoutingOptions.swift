@@ -1,0 +1,53 @@
+import ArgumentParser
+import Catalog
+import Registry
+
+/// Which content is advertised and fetched through peers, and who may ask.
+struct RoutingOptions: ParsableArguments {
+    static let configurableOptions: [ConfigurationSources.Option] = [
+        .init(name: "allow-registry", repeatable: true), .init(name: "exclude-reference", repeatable: true),
+        .init(name: "resolve-tags", flag: true), .init(name: "resolve-latest", flag: true),
+        .init(name: "trusted-network", repeatable: true),
+    ]
+
+    @Option(name: .customLong("allow-registry"), help: "Mirror only these registries (repeatable; default: all).")
+    var allowRegistry: [String] = []
+
+    @Option(
+        name: .customLong("exclude-reference"),
+        help: "Regular expression of references never advertised or fetched through peers, e.g. ':latest$' (repeatable).")
+    var excludeReference: [String] = []
+
+    @Flag(
+        name: .customLong("resolve-tags"), inversion: .prefixedNo,
+        help: "Resolve tags through peers (digests always are).")
+    var resolveTags = true
+
+    @Flag(
+        name: .customLong("resolve-latest"), inversion: .prefixedNo,
+        help: "Also resolve the tag 'latest' through peers (it moves the most upstream).")
+    var resolveLatest = false
+
+    @Option(
+        name: .customLong("trusted-network"),
+        help: "CIDR whose requests to the registry port need no cluster token (repeatable; loopback never does).")
+    var trustedNetwork: [String] = []
+
+    func registryFilter() throws -> RegistryFilter {
+        do {
+            return try RegistryFilter(mirroredRegistries: allowRegistry, excludedReferencePatterns: excludeReference)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func registryConfiguration() throws -> RegistryHandler.Configuration {
+        var configuration = RegistryHandler.Configuration()
+        configuration.tagPolicy = TagPolicy(resolveThroughPeers: resolveTags, includeLatest: resolveLatest, filter: try registryFilter())
+        configuration.trustedNetworks = try trustedNetwork.map { text in
+            guard let cidr = CIDR(text) else { throw ValidationError("--trusted-network \(text) is not a CIDR such as 10.0.0.0/8") }
+            return cidr
+        }
+        return configuration
+    }
+}
