@@ -123,10 +123,9 @@ extension SWIM {
 
         /// Recomputes `nextDeadline`.
         ///
-        /// The reaper and the join retry only count while they have work (a
-        /// member dead or gone, no other member active); otherwise each would
-        /// wake the node every second for nothing. Their own timers run on as
-        /// before, so they fire when due once they count again.
+        /// The reaper only counts while it has work (a member dead or gone);
+        /// otherwise it would wake the node every second for nothing. Its
+        /// timer runs on, so it fires when due once it counts again.
         mutating func updateNextDeadline() {
             var deadline = Instant(nanoseconds: .max)
             func consider(_ t: Instant?) { if let t, t < deadline { deadline = t } }
