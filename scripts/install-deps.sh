@@ -31,14 +31,19 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Debian starts these services on install; the project runs its own instances.
+# Debian may start the services of packages it has just installed; the
+# project runs its own instances, and a system docker-registry would hold
+# port 5000 on every address. Stop only what this run installed, never a
+# service that was already there.
 for svc in containerd docker-registry nginx; do
+  pkg=$svc; [ "$svc" = nginx ] && pkg=nginx-light
+  case " ${missing[*]:-} " in *" $pkg "*) ;; *) continue ;; esac
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
+  elif command -v service >/dev/null 2>&1; then
+    service "$svc" stop >/dev/null 2>&1 || true
   fi
 done
-# Without systemd (containers), the post-install scripts may still have started them.
-pkill -x nginx 2>/dev/null || true
 
 command -v swift >/dev/null || { echo "the Swift toolchain is required (swift not on PATH)" >&2; exit 1; }
 echo "dependencies ready"
