@@ -13,8 +13,9 @@
 # its containerd, ruleset and routes stay as they are; everything the demo
 # creates (a bridge with a free 10.239.X.0/24, namespaces gmd-*, processes,
 # /tmp/gm-demo.*) is recorded and removed on exit (scripts/cluster/lib.sh).
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+trap 'echo "demo.sh: \`$BASH_COMMAND\` failed (line $LINENO)" >&2' ERR
 
 cleanup_only=false
 for arg in "$@"; do
@@ -25,7 +26,11 @@ for arg in "$@"; do
   esac
 done
 if [ "$(id -u)" -ne 0 ]; then
-  echo "the demo creates network namespaces: run it as root (sudo $0)" >&2
+  # Network namespaces, veths and nft rules need root.
+  if command -v sudo >/dev/null 2>&1; then
+    exec sudo env "PATH=$PATH" "$0" "$@"
+  fi
+  echo "the demo creates network namespaces: run it as root" >&2
   exit 1
 fi
 
@@ -42,11 +47,13 @@ export GM_BIN
 # shellcheck source=cluster/lib.sh
 source scripts/cluster/lib.sh
 cluster_sweep_stale gm-demo.
+sleeper=""
 finish() {
   local status=$?
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM ERR
+  [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true
   if [ -n "$CLUSTER_DIR" ]; then
-    if [ $status -ne 0 ] && [ -d "$CLUSTER_DIR" ]; then
+    if [ $status -ne 0 ] && [ $status -ne 130 ] && [ -d "$CLUSTER_DIR" ]; then
       echo "== the demo failed; the nodes' last log lines:" >&2
       for n in 1 2 3; do
         [ -f "$(host_dir "$n")/gossip-mirror.log" ] || continue
@@ -183,4 +190,9 @@ cat <<EOF
    ip netns exec $(host_ns 2) ctr -a $(host_dir 2)/containerd.sock -n k8s.io images ls
    logs: $CLUSTER_DIR/h{1,2,3}/gossip-mirror.log
 EOF
-while true; do sleep 3600; done
+# `wait` (unlike a foreground sleep) returns as soon as SIGINT/SIGTERM arrives.
+# The placeholder names the work dir, so a sweep after a SIGKILL ends it too.
+tail -f "$CLUSTER_DIR/owner" >/dev/null &
+sleeper=$!
+cluster_record pid "$sleeper"
+wait "$sleeper"

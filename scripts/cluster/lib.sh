@@ -247,7 +247,8 @@ EOF
 
 # Packets to the upstream that host N's drop rule caught.
 upstream_drops() {
-  in_host "$1" nft list table inet gm_demo 2>/dev/null | awk '{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
+  { in_host "$1" nft list table inet gm_demo 2>/dev/null || true; } |
+    awk '{ for (i = 1; i < NF; i++) if ($i == "packets") n += $(i + 1) } END { print n + 0 }'
 }
 
 # GETs of blobs and manifests the upstream has answered so far; with a

@@ -88,9 +88,13 @@ final class Cluster: @unchecked Sendable {
     /// Adds a host: namespace, containerd, hosts.toml, gossip-mirror. By
     /// default it holds the cluster key in `primary.key` and `next.key` (the
     /// second path is where key rotation installs the next key) and joins
-    /// host-1 (host-1 itself joins nobody).
+    /// host-1 (host-1 itself joins nobody). `resolveTags: false` writes
+    /// hosts.toml with `configure-containerd --no-resolve-tags`;
+    /// `mirrorArguments` are added to `gossip-mirror run`.
     @discardableResult
-    func addHost(keys: [ClusterKey]? = nil, resolveTags: Bool = true, join: [String]? = nil) async throws -> ClusterHost {
+    func addHost(
+        keys: [ClusterKey]? = nil, resolveTags: Bool = true, join: [String]? = nil, mirrorArguments: [String] = []
+    ) async throws -> ClusterHost {
         let index = hosts.count + 1
         try await network.addHost(index, ledger: ledger)
         let host = try ClusterHost(index: index, network: network, ledger: ledger)
@@ -106,7 +110,7 @@ final class Cluster: @unchecked Sendable {
             files.append(path)
         }
         let seeds = join ?? (index == 1 ? [] : ["\(network.address(1)):7946"])
-        try await host.startMirror(keyFiles: files, join: seeds)
+        try await host.startMirror(keyFiles: files, join: seeds, extra: mirrorArguments)
         return host
     }
 
@@ -121,6 +125,20 @@ final class Cluster: @unchecked Sendable {
         let wall = ContinuousClock.now - started
         print("cluster[\(title)]: \(failed ? "FAILED" : "passed") in \(wall.short)")
         for note in notes { print("cluster[\(title)]:   \(note)") }
+        // GM_CLUSTER_LOG_DIR=DIR keeps every scenario's logs (e.g. as CI artifacts).
+        if let keep = ProcessInfo.processInfo.environment["GM_CLUSTER_LOG_DIR"], !keep.isEmpty {
+            let target = "\(keep)/\(title.replacingOccurrences(of: " ", with: "-"))"
+            try? FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
+            for host in hosts {
+                for path in [host.mirrorLogPath, host.ctrLogPath, host.containerdLogPath] {
+                    let name = "\(host.name)-" + (path as NSString).lastPathComponent
+                    try? FileManager.default.removeItem(atPath: "\(target)/\(name)")
+                    try? FileManager.default.copyItem(atPath: path, toPath: "\(target)/\(name)")
+                }
+            }
+            try? FileManager.default.removeItem(atPath: "\(target)/upstream-registry.log")
+            try? FileManager.default.copyItem(atPath: upstream.logPath, toPath: "\(target)/upstream-registry.log")
+        }
         if failed {
             print("cluster[\(title)]: logs of the nodes involved")
             for host in hosts { print(host.logs()) }

@@ -139,8 +139,6 @@ final class ClusterHost: @unchecked Sendable {
         if let pid = mirror?.pid { kill(pid, signal) }
     }
 
-    var mirrorIsRunning: Bool { mirror?.isRunning ?? false }
-
     func mirrorLogContains(_ text: String) -> Bool {
         (try? String(contentsOfFile: mirrorLogPath, encoding: .utf8))?.contains(text) ?? false
     }
@@ -212,11 +210,6 @@ final class ClusterHost: @unchecked Sendable {
             if columns.count > 2, columns[0] == reference { return String(columns[2]) }
         }
         return nil
-    }
-
-    /// `ctr images rm` (its blobs go at the next garbage collection).
-    func removeImage(_ reference: String) async throws {
-        try await ctr(["images", "rm", "--sync", reference])
     }
 
     // MARK: logs
