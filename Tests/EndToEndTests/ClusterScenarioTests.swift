@@ -341,9 +341,9 @@ struct ClusterScenarioTests {
             try await c.pull(latest, on: c[1], label: ":latest re-pulled by its holder")
             let holderLatest = try await c[1].imageDigest(latest)
             c.note("host-1 re-pulled :latest and has \(holderLatest == newDigest ? "the new" : "the OLD") digest")
-            withKnownIssue("a node's own mirror answers `:latest` from its local containerd, ignoring the tag policy") {
-                #expect(holderLatest == newDigest, "host-1 re-pulled :latest and kept \(holderLatest ?? "nothing"), stale \(oldDigest)")
-            }
+            // The tag policy applies to the node's own content too: `latest` is
+            // answered by the upstream, and only its digest by the mirror.
+            #expect(holderLatest == newDigest, "host-1 re-pulled :latest and kept \(holderLatest ?? "nothing"), stale \(oldDigest)")
         }
     }
 

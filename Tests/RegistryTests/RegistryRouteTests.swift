@@ -94,13 +94,13 @@ import Testing
 
     @Test func tagPolicy() throws {
         let policy = TagPolicy()
-        #expect(policy.allowsPeers(try ImageReference("docker.io/library/ubuntu:22.04")))
-        #expect(!policy.allowsPeers(try ImageReference("docker.io/library/ubuntu:latest")))
-        #expect(policy.allowsPeers(try ImageReference("docker.io/library/ubuntu@\(digest)")))
+        #expect(policy.allowsTag(try ImageReference("docker.io/library/ubuntu:22.04")))
+        #expect(!policy.allowsTag(try ImageReference("docker.io/library/ubuntu:latest")))
+        #expect(policy.allowsTag(try ImageReference("docker.io/library/ubuntu@\(digest)")))
         let off = TagPolicy(resolveThroughPeers: false)
-        #expect(!off.allowsPeers(try ImageReference("ghcr.io/a/b:1")))
+        #expect(!off.allowsTag(try ImageReference("ghcr.io/a/b:1")))
         let allow = TagPolicy(filter: try RegistryFilter(mirroredRegistries: ["ghcr.io"]))
-        #expect(!allow.allowsPeers(try ImageReference("quay.io/a/b:1")))
-        #expect(allow.allowsPeers(try ImageReference("ghcr.io/a/b:1")))
+        #expect(!allow.allowsTag(try ImageReference("quay.io/a/b:1")))
+        #expect(allow.allowsTag(try ImageReference("ghcr.io/a/b:1")))
     }
 }

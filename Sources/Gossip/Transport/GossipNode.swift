@@ -167,16 +167,10 @@ public actor GossipNode {
     /// the task is cancelled.
     public func run() async throws {
         let bind = configuration.bindAddress
-        let udp: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+        let udp: DatagramChannel
         let tcp: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
-            udp = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: bind.host, port: Int(bind.port)) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel(wrappingChannelSynchronously: channel)
-                    }
-                }
+            udp = try await bindDatagrams()
             let maximum = WireCodec.maximumStreamMessageSize + Envelope.overhead
             tcp = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -203,23 +197,60 @@ public actor GossipNode {
             for s in subscribers.values { s.finish() }
             subscribers.removeAll()
         }
-        try await udp.executeThenClose { datagramsIn, datagramsOut in
-            self.datagrams = datagramsOut
-            defer { self.datagrams = nil }
-            try await tcp.executeThenClose { connections in
-                self.markBound()
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await self.receiveDatagrams(datagramsIn) }
-                    group.addTask { try await self.acceptStreams(connections) }
-                    group.addTask { await self.runOutboundJobs(jobs) }
-                    group.addTask { try await self.runTimers() }
-                    // The timer loop returns once leave() completes.
-                    _ = try await group.next()
-                    group.cancelAll()
-                }
+        try await tcp.executeThenClose { connections in
+            self.markBound()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.serveDatagrams(first: udp) }
+                group.addTask { try await self.acceptStreams(connections) }
+                group.addTask { await self.runOutboundJobs(jobs) }
+                group.addTask { try await self.runTimers() }
+                // The timer loop returns once leave() completes.
+                _ = try await group.next()
+                group.cancelAll()
             }
         }
         logger.info("gossip stopped")
+    }
+
+    private typealias DatagramChannel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+
+    private func bindDatagrams() async throws -> DatagramChannel {
+        let bind = configuration.bindAddress
+        return try await DatagramBootstrap(group: group)
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: bind.host, port: Int(bind.port)) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(DatagramErrorAbsorber())
+                    return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+                }
+            }
+    }
+
+    /// Receives datagrams until cancelled, reopening the socket if an error
+    /// closes it: NIO closes a datagram channel on most send errors (EPERM
+    /// from a firewall rule, EHOSTUNREACH), which concern one peer, and the
+    /// node must survive them — SWIM treats the lost packets as loss.
+    private func serveDatagrams(first: DatagramChannel) async throws {
+        var next: DatagramChannel? = first
+        while !Task.isCancelled, !stopRequested {
+            do {
+                let channel: DatagramChannel
+                if let pending = next { channel = pending } else { channel = try await bindDatagrams() }
+                next = nil
+                try await channel.executeThenClose { inbound, outbound in
+                    self.datagrams = outbound
+                    defer { self.datagrams = nil }
+                    try await self.receiveDatagrams(inbound)
+                }
+            } catch {
+                if Task.isCancelled || stopRequested { break }
+                logger.debug("gossip socket error", metadata: ["error": "\(error)"])
+            }
+            if Task.isCancelled || stopRequested { break }
+            statistics.socketReopens += 1
+            logger.warning("the gossip UDP socket was closed by an error; reopening it")
+            try await Task.sleep(for: .milliseconds(50))
+        }
     }
 
     private func markBound() {

@@ -13,6 +13,8 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
     public var rejectedReplayed = 0
     /// Messages that opened but did not decode.
     public var rejectedMalformed = 0
+    /// Times the UDP socket was reopened after an error closed it.
+    public var socketReopens = 0
 
     public init() {}
 

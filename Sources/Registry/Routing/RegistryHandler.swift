@@ -87,6 +87,12 @@ public struct RegistryHandler: HTTPHandler {
     // MARK: Manifests
 
     private func manifest(_ reference: ImageReference, request: HTTPRequest, fromPeer: Bool, started: ContinuousClock.Instant) async -> HTTPResponse {
+        // Tags move upstream: one the policy does not resolve (e.g. `latest`)
+        // gets a 404 even when held here, so containerd asks the upstream for
+        // the current digest and then fetches that digest from us.
+        guard reference.digest != nil || configuration.tagPolicy.allowsTag(reference) else {
+            return miss(.manifestUnknown, started)
+        }
         let local: Descriptor?
         if let digest = reference.digest { local = await catalog.lookup(digest) } else { local = await catalog.resolve(reference) }
         if let local {
@@ -94,14 +100,14 @@ public struct RegistryHandler: HTTPHandler {
                 let bytes = try await store.read(local.digest, limit: configuration.maximumManifestSize)
                 metrics.resolved(in: ContinuousClock.now - started)
                 metrics.count(.local)
-                metrics.served(localBytes: Int64(bytes.count))
+                if request.method != .HEAD { metrics.served(localBytes: Int64(bytes.count)) }
                 return manifestResponse(bytes: bytes, digest: local.digest, mediaType: local.mediaType)
             } catch {
                 // Listed but unreadable (garbage-collected a moment ago): try peers.
                 logger.debug("local manifest unreadable", metadata: ["digest": "\(local.digest)", "error": "\(error)"])
             }
         }
-        guard !fromPeer, configuration.tagPolicy.allowsPeers(reference) else { return miss(.manifestUnknown, started) }
+        guard !fromPeer, configuration.tagPolicy.filter.admits(reference) else { return miss(.manifestUnknown, started) }
         let key = reference.digest.map { SummaryKey($0) } ?? SummaryKey(tagKey: reference.tagKey!)
         let candidates = Array(peers.candidates(for: key).prefix(configuration.maximumPeerAttempts))
         guard !candidates.isEmpty, let fetched = await client.manifest(reference, from: candidates) else {
@@ -133,7 +139,9 @@ public struct RegistryHandler: HTTPHandler {
     ) async -> HTTPResponse {
         let rangeHeader = request.headers.first(name: "Range")
         if let local = await catalog.lookup(digest) {
-            if let response = await localBlob(digest, mediaType: local.mediaType, rangeHeader: rangeHeader, started: started) {
+            if let response = await localBlob(
+                digest, mediaType: local.mediaType, rangeHeader: rangeHeader, isHead: request.method == .HEAD, started: started)
+            {
                 return response
             }
         }
@@ -194,7 +202,9 @@ public struct RegistryHandler: HTTPHandler {
     /// Serves a blob this node holds: zero-copy from containerd's content
     /// directory (or the OCI layout) when it is a file, else streamed from the
     /// store's API. Nil when the store no longer has it (e.g. just collected).
-    private func localBlob(_ digest: Digest, mediaType: String, rangeHeader: String?, started: ContinuousClock.Instant) async -> HTTPResponse? {
+    private func localBlob(
+        _ digest: Digest, mediaType: String, rangeHeader: String?, isHead: Bool, started: ContinuousClock.Instant
+    ) async -> HTTPResponse? {
         let source: BlobSource
         do { source = try await store.open(digest) } catch { return nil }
         let size: Int64
@@ -226,10 +236,10 @@ public struct RegistryHandler: HTTPHandler {
             let fd = open(path, O_RDONLY | O_CLOEXEC)
             guard fd >= 0 else { return nil }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
-            metrics.served(localBytes: length)
+            if !isHead { metrics.served(localBytes: length) }
             return HTTPResponse(status: status, headers: headers, body: .file(handle, offset: offset, length: length))
         case .stream(_, let chunks):
-            metrics.served(localBytes: length)
+            if !isHead { metrics.served(localBytes: length) }
             return HTTPResponse(status: status, headers: headers, body: .stream(length: length, Self.window(chunks, offset: offset, length: length)))
         }
     }

@@ -1,12 +1,16 @@
 import Catalog
 
-/// Whether a tag may be resolved through peers (a digest always may).
+/// Whether the mirror answers a tag at all — from local content or through
+/// peers (a digest always may be answered).
 ///
-/// Tags move upstream; a peer's answer is only as fresh as that peer's last
-/// pull. Resolution through peers is on by default because it is what makes
-/// pulls work while the upstream is down, but `latest` is excluded by
-/// default (it moves the most, and Kubernetes pulls it with `Always`), and
-/// the registry filter and the mirrored-registries allowlist apply.
+/// Tags move upstream; the mirror's answer is only as fresh as the last pull
+/// of whoever holds the image, this node included. Resolving tags is on by
+/// default because it is what makes pulls work while the upstream is down,
+/// but `latest` is excluded by default (it moves the most, and Kubernetes
+/// pulls it with `Always`), and the registry filter and the
+/// mirrored-registries allowlist apply. A tag the policy excludes gets a 404,
+/// so containerd asks the upstream which digest is current and then fetches
+/// that digest through the mirror.
 public struct TagPolicy: Sendable {
     public var resolveThroughPeers: Bool
     public var includeLatest: Bool
@@ -18,8 +22,8 @@ public struct TagPolicy: Sendable {
         self.filter = filter
     }
 
-    /// Whether `reference` may be answered with content fetched from peers.
-    public func allowsPeers(_ reference: ImageReference) -> Bool {
+    /// Whether `reference` may be answered by this mirror.
+    public func allowsTag(_ reference: ImageReference) -> Bool {
         guard filter.admits(reference) else { return false }
         guard reference.digest == nil, let tag = reference.tag else { return true }
         return resolveThroughPeers && (includeLatest || tag != "latest")

@@ -102,13 +102,16 @@ struct Run: AsyncParsableCommand {
     private var bindEndpoint: SWIM.Endpoint { SWIM.Endpoint(parsing: gossipAddr)! }
 
     /// The keyring from key files, then `GOSSIP_MIRROR_KEY` (comma-separated
-    /// base64 keys). On a reload (`skipMissing`), key files that no longer
-    /// exist are skipped: removing a file is how a key is retired.
+    /// base64 keys). Of several key files, those that do not exist are
+    /// skipped (removing a file is how a key is retired, and a restarted node
+    /// must not fail on it); on a reload (`skipMissing`) even a single one is.
     func loadKeyring(environment: [String: String], skipMissing: Bool = false) throws -> Keyring {
         var keys: [ClusterKey] = []
         do {
             for path in keyFile {
-                if skipMissing, !FileManager.default.fileExists(atPath: path) { continue }
+                // A second key path may be empty until a rotation installs a
+                // key there; at least one key must load (checked below).
+                if keyFile.count > 1 || skipMissing, !FileManager.default.fileExists(atPath: path) { continue }
                 keys.append(try ClusterKey(contentsOfFile: path))
             }
             if let inline = environment["GOSSIP_MIRROR_KEY"] {
