@@ -160,6 +160,7 @@ public struct CurlPeerClient: PeerClient {
                         await request(peer, target: target, method: .get), expected: digest, bufferLimit: Self.bufferedBlobLimit)
                     peers.end(peer.name, failed: false)
                     var bytes = content.bytes
+                    metrics.served(peerBytes: Int64(bytes.readableBytes))
                     if let window { bytes = bytes.getSlice(at: Int(window.first), length: Int(window.count)) ?? bytes }
                     return PeerBlob(size: size, range: window, chunks: AsyncThrowingStream { c in
                         c.yield(bytes)
@@ -189,7 +190,7 @@ public struct CurlPeerClient: PeerClient {
                 logger.info("peer transfer failed, resuming elsewhere", metadata: ["peer": "\(name)", "offset": "\(offset)", "error": "\(error)"])
             }
         }
-        let checked = PenalisingBody(base: body, onMismatch: {
+        let checked = PenalisingBody(base: body, onChunk: { metrics.served(peerBytes: Int64($0)) }, onMismatch: {
             metrics.verificationFailed()
             for name in served.names { directory.penalise(name) }
             logger.warning("relayed blob did not match its digest; aborted", metadata: ["digest": "\(digest)", "peers": "\(served.names)"])

@@ -172,22 +172,7 @@ public struct RegistryHandler: HTTPHandler {
             status = .ok
             length = relayed.size
         }
-        let metrics = self.metrics
-        let counted = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
-            let task = Task {
-                do {
-                    for try await chunk in relayed.chunks {
-                        metrics.served(peerBytes: Int64(chunk.readableBytes))
-                        continuation.yield(chunk)
-                    }
-                    continuation.finish()
-                } catch {
-                    continuation.finish(throwing: error)
-                }
-            }
-            continuation.onTermination = { _ in task.cancel() }
-        }
-        return HTTPResponse(status: status, headers: headers, body: .stream(length: length, counted))
+        return HTTPResponse(status: status, headers: headers, body: .stream(length: length, relayed.chunks))
     }
 
     private func blobHeaders(_ digest: Digest) -> HTTPHeaders {
