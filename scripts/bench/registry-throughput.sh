@@ -17,14 +17,14 @@
 #   --no-build  use .build-bench/release/gossip-mirror as it is
 #   --no-docs   print only, leave docs/benchmarks.md alone
 #   --strace    also count node A's system calls during one GET (strace -c -f)
-# Environment: BLOB_MIB (256), REPS (15), GOSSIP_MIRROR_BIN (a built binary),
+# Environment: BLOB_MIB (256), REPS (21), GOSSIP_MIRROR_BIN (a built binary),
 #   SCRATCH (.build-bench, the swift build scratch path).
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
 BLOB_MIB=${BLOB_MIB:-256}
-REPS=${REPS:-15}
+REPS=${REPS:-21}
 SCRATCH=${SCRATCH:-.build-bench}
 BUILD=1 DOCS=1 STRACE=0
 for arg in "$@"; do
@@ -69,6 +69,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "registry-throughput.sh: failed at line $LINENO (exit $?)" >&2' ERR
 
 # One loopback subnet of our own: every server gets its own address, fixed ports.
 NET="127.$((180 + RANDOM % 20)).$((1 + RANDOM % 250))"
@@ -198,7 +199,7 @@ echo "== warming the page cache and checking digests"
 cat "$BLOB" >/dev/null
 check() {  # NAME URL: the body's sha256 must be the blob's
   local got
-  got=$(curl -s "$2" | sha256sum | cut -d' ' -f1)
+  got=$(curl -s "$2" | sha256sum | cut -d" " -f1) || got="(curl failed)"
   [ "$got" = "$HEX" ] || { echo "$1 served wrong bytes (sha256 $got)" >&2; return 1; }
 }
 check nginx "$URL_NGINX"
@@ -216,7 +217,8 @@ declare -A SAMPLES=()
 NAMES=(nginx registry a)
 [ "$B_STATUS" = 200 ] && NAMES+=(b)
 declare -A URL=([nginx]=$URL_NGINX [registry]=$URL_REG [a]=$URL_A [b]=$URL_B)
-echo "== $REPS rounds of GET $BLOB_MIB MiB from: ${NAMES[*]}"
+LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+echo "== $REPS rounds of GET $BLOB_MIB MiB from: ${NAMES[*]} (load average $LOAD_BEFORE)"
 for round in $(seq "$REPS"); do
   for n in "${NAMES[@]}"; do
     SAMPLES[$n]+="$(speed "${URL[$n]}") "
@@ -239,6 +241,7 @@ hash_speed() {  # command... -> MB/s
   done
   printf '%s\n' "${s[@]}" | median | awk '{printf "%.0f", $1/1e6}'
 }
+LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
 SHA_OPENSSL=$(hash_speed openssl dgst -sha256)
 SHA_SUM=$(hash_speed sha256sum)
 
@@ -291,6 +294,8 @@ Every server sends the same file; ratios are against nginx measured in the same 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC')
 - Machine: $(nproc) CPUs, $CPU, $(uname -sr)
 - gossip-mirror: release build, commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- Sources 2>/dev/null || echo ' (with uncommitted changes in Sources)')
+- 1-minute load average before/after the GETs: $LOAD_BEFORE / $LOAD_AFTER (other jobs share the machine;
+  with 2 CPUs, server, client and kernel compete, so single GETs vary by ±30 %: read the medians and ratios)
 - Command: \`scripts/bench/registry-throughput.sh\` (BLOB_MIB=$BLOB_MIB REPS=$REPS)
 
 $TABLE
