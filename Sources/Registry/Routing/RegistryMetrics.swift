@@ -16,6 +16,8 @@ public final class RegistryMetrics: Sendable {
         public var peerFailures = 0
         /// The longest time any miss (404) took to decide, in microseconds.
         public var slowestMissMicroseconds: Int64 = 0
+
+        public init() {}
     }
 
     private let counts = Mutex(Counts())

@@ -231,59 +231,8 @@ final class ClusterHost: @unchecked Sendable {
     }
 }
 
-/// The parts of `/status.json` the scenarios read.
-struct ClusterStatus: Decodable, Sendable {
-    struct Member: Decodable, Sendable {
-        var name: String
-        var address: String
-        var state: String
-        var incarnation: UInt64
-    }
+/// The parts of `/status.json` the scenarios read (the process tests' type).
+typealias ClusterStatus = StatusSnapshot
 
-    struct Catalog: Decodable, Sendable {
-        var available: Bool
-        var blobs: Int
-        var tags: Int
-    }
-
-    var name: String
-    var keyIDs: [UInt8]?
-    var members: [Member]
-    var gossip: GossipStatistics
-    var catalog: Catalog?
-    var registry: RegistryCounts?
-
-    func state(of name: String) -> String? { members.first { $0.name == name }?.state }
-    var alive: Set<String> { Set(members.filter { $0.state == "alive" }.map(\.name)) }
-    var counts: RegistryCounts { registry ?? RegistryCounts() }
-}
-
-/// `registry` in `/status.json` (`RegistryMetrics.Counts`); absent fields are 0.
-struct RegistryCounts: Decodable, Sendable {
-    var requests: [String: Int] = [:]
-    var localBytes: Int64 = 0
-    var peerBytes: Int64 = 0
-    var verificationFailures = 0
-    var rejectedTokens = 0
-    var peerFailures = 0
-    var slowestMissMicroseconds: Int64 = 0
-
-    init() {}
-
-    enum CodingKeys: String, CodingKey {
-        case requests, localBytes, peerBytes, verificationFailures, rejectedTokens, peerFailures, slowestMissMicroseconds
-    }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        requests = try c.decodeIfPresent([String: Int].self, forKey: .requests) ?? [:]
-        localBytes = try c.decodeIfPresent(Int64.self, forKey: .localBytes) ?? 0
-        peerBytes = try c.decodeIfPresent(Int64.self, forKey: .peerBytes) ?? 0
-        verificationFailures = try c.decodeIfPresent(Int.self, forKey: .verificationFailures) ?? 0
-        rejectedTokens = try c.decodeIfPresent(Int.self, forKey: .rejectedTokens) ?? 0
-        peerFailures = try c.decodeIfPresent(Int.self, forKey: .peerFailures) ?? 0
-        slowestMissMicroseconds = try c.decodeIfPresent(Int64.self, forKey: .slowestMissMicroseconds) ?? 0
-    }
-
-    func requests(_ outcome: String) -> Int { requests[outcome, default: 0] }
-}
+/// `registry` in `/status.json`.
+typealias RegistryCounts = RegistryMetrics.Counts

@@ -119,10 +119,17 @@ struct StatusSnapshot: Decodable, Sendable {
     }
 
     var name: String
+    var keyIDs: [UInt8]?
     var members: [Member]
     var gossip: GossipStatistics
     var catalog: Catalog?
     var registry: RegistryMetrics.Counts?
 
     func state(of name: String) -> String? { members.first { $0.name == name }?.state }
+    var alive: Set<String> { Set(members.filter { $0.state == "alive" }.map(\.name)) }
+    var counts: RegistryMetrics.Counts { registry ?? RegistryMetrics.Counts() }
+}
+
+extension RegistryMetrics.Counts {
+    func requests(_ outcome: String) -> Int { requests[outcome, default: 0] }
 }
