@@ -90,7 +90,7 @@ struct RegistryLoadTests {
     /// Runs `downloads` concurrent downloads of `url`, sampling `node`'s VmRSS
     /// every 100 ms, and checks digests, overlap and memory.
     static func load(
-        url: String, node: MirrorProcess, image: LoadImage, logs: [MirrorProcess], memoryMayExceed: Bool = false
+        url: String, node: MirrorProcess, image: LoadImage, logs: [MirrorProcess], memoryMayExceed relayed: Bool = false
     ) async throws {
         let sampler = RSSSampler(pid: node.pid, killAboveKiB: safetyCapKiB)
         let sampling = Task { await sampler.run(every: .milliseconds(100)) }
@@ -122,7 +122,13 @@ struct RegistryLoadTests {
             !samples.killed,
             "\(node.name) passed the safety cap of \(safetyCapKiB >> 10) MiB resident and was killed (peak seen \(samples.peakKiB >> 10) MiB)")
 
-        let wrong = results.filter { $0.sha256 != image.digest.hex || $0.status != 200 || $0.size != image.size }
+        // A relaying node may answer a clean 404 when a peer does not answer in
+        // time (containerd then goes upstream); it must never send wrong bytes.
+        let misses = relayed ? results.filter { $0.status == 404 } : []
+        #expect(misses.count * 20 <= results.count, "\(misses.count) of \(downloads) relayed downloads missed")
+        let wrong = results.filter {
+            !(relayed && $0.status == 404) && ($0.sha256 != image.digest.hex || $0.status != 200 || $0.size != image.size)
+        }
         #expect(
             wrong.isEmpty,
             """
@@ -141,7 +147,7 @@ struct RegistryLoadTests {
                 (highWater ?? Int.max) < rssLimitKiB,
                 "\(node.name) VmHWM \(highWater.map(String.init) ?? "unreadable") KiB is not under \(rssLimitKiB) KiB")
         } when: {
-            memoryMayExceed
+            relayed
         }
     }
 
