@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -97,7 +100,8 @@ public struct HTTPServer: Sendable {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // `.tcpOption`: `.socketOption(.tcp_nodelay)` is SOL_SOCKET/1, i.e. SO_DEBUG.
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
@@ -198,13 +202,30 @@ final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
+    #if os(Linux)
+    /// TCP_CORK, nginx's `tcp_nopush`: while sendfile runs, the kernel sends
+    /// only full-sized segments. Without it, a loopback GET of a large blob
+    /// ran about 20 % slower (nginx with `tcp_nopush off` slowed the same way).
+    static let cork = ChannelOptions.Types.SocketOption(level: .tcp, name: .init(rawValue: CInt(TCP_CORK)))
+    #endif
+
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard case .body(.fileRegion(let region)) = unwrapOutboundIn(data) else {
             context.write(data, promise: promise)
             return
         }
+        let channel = context.channel
+        #if os(Linux)
+        try? channel.syncOptions?.setOption(Self.cork, value: 1)
+        #endif
         let written = promise ?? context.eventLoop.makePromise()
-        written.futureResult.whenComplete { _ in try? region.fileHandle.close() }
+        written.futureResult.whenComplete { _ in
+            try? region.fileHandle.close()
+            #if os(Linux)
+            // Uncorking sends the last partial segment at once.
+            try? channel.syncOptions?.setOption(Self.cork, value: 0)
+            #endif
+        }
         context.write(data, promise: written)
     }
 }
