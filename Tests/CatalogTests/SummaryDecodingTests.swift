@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Catalog
 
 /// Serialized filters and deltas come from other nodes: every malformed input

@@ -61,14 +61,15 @@ enum UstarWriter {
     }
 }
 
-/// A fast, seedable generator: test layers need bytes that do not compress and
-/// differ between layers, not cryptographic randomness.
-struct SplitMix64: RandomNumberGenerator {
+/// A fast, seedable generator (SplitMix64): test layers need bytes that do not
+/// compress and differ between layers, and statistical tests need the same
+/// numbers on every run — not cryptographic randomness.
+public struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
