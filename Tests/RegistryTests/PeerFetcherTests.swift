@@ -32,7 +32,7 @@ import Testing
 
     @Test func slowConsumerKeepsTheBufferWithinItsBound() async throws {
         let peer = try await FetchTestPeer.serving(Self.blob64)
-        let fetcher = PeerFetcher(configuration: .init(chunkSize: 64 * 1024, maxBufferedChunks: 4))
+        let fetcher = PeerFetcher(configuration: .fixed(chunkSize: 64 * 1024, maxBufferedChunks: 4))
         // A 1 s low-speed time, shorter than the consumer's pause below.
         let response = try await fetcher.fetch(PeerRequest(url: peer.url, lowSpeedLimit: 1024, lowSpeedTime: .seconds(1)))
         let body = response.body

@@ -117,6 +117,7 @@ final class CurlMultiThread: @unchecked Sendable {
                 handle(command)
             }
             curl_multi_perform(multi, &running)
+            for transfer in transfers.values { transfer.flushIfNeeded() }
             collectFinished()
             // Sleeps until socket activity, libcurl's next timer, or a wakeup.
             curl_multi_poll(multi, nil, 0, 1000, nil)

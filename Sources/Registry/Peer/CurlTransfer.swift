@@ -23,6 +23,8 @@ final class CurlTransfer {
     /// Our own start time: earlier than libcurl's, so that when libcurl's
     /// total timeout fires, the elapsed time measured from here has passed it.
     private let startedAt = ContinuousClock.now
+    /// Set when a delivery was accepted since the last `flush()`.
+    private var unflushed = false
 
     init(request: PeerRequest, channel: TransferChannel) throws(PeerFetchError) {
         guard let easy = curl_easy_init() else { throw .transferFailed("curl_easy_init failed") }
@@ -66,7 +68,7 @@ final class CurlTransfer {
         }
         if let range = request.range { codes.append(Curl.setopt(easy, CURLOPT_RANGE, range.description)) }
         if let headerList { codes.append(Curl.setopt(easy, CURLOPT_HTTPHEADER, UnsafeRawPointer(headerList))) }
-        codes.append(Curl.setopt(easy, CURLOPT_BUFFERSIZE, channel.limits.chunkSize))
+        codes.append(Curl.setopt(easy, CURLOPT_BUFFERSIZE, channel.receiveBufferSize))
         codes.append(Curl.setopt(easy, CURLOPT_ERRORBUFFER, UnsafeRawPointer(errorBuffer)))
         codes.append(Curl.setopt(easy, CURLOPT_PRIVATE, context))
 
@@ -130,9 +132,19 @@ final class CurlTransfer {
 
     // MARK: Callback bodies (on the transfer thread, called by libcurl)
 
+    /// Hands a partly filled chunk to a waiting consumer; the transfer
+    /// thread calls this after each `curl_multi_perform` pass.
+    func flushIfNeeded() {
+        guard unflushed else { return }
+        unflushed = false
+        channel.flush()
+    }
+
     fileprivate func write(_ bytes: UnsafeRawBufferPointer) -> Int {
         switch channel.offer(bytes) {
-        case .accepted: return bytes.count
+        case .accepted:
+            unflushed = true
+            return bytes.count
         case .pause: return Int(CURL_WRITEFUNC_PAUSE)
         case .abort: return 0
         }

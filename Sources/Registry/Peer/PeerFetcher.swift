@@ -11,21 +11,52 @@
 /// Keep the fetcher alive while responses stream: deinitialising it shuts the
 /// thread down and cancels transfers still in flight.
 public final class PeerFetcher: Sendable {
+    /// How the fetcher buffers bodies. Defaults: chunks from 64 KiB to
+    /// 1 MiB, two of them waiting at most, a 32 MiB budget shared by all
+    /// running transfers (so up to 8 relays get 1 MiB chunks; see
+    /// `BodyBufferPolicy`), 64 KiB libcurl receive buffers.
     public struct Configuration: Sendable {
-        /// Bytes per chunk handed to the consumer at most (and libcurl's
-        /// receive buffer size); at least 16 KiB.
-        public var chunkSize: Int
+        /// Smallest chunk handed to the consumer, whatever the load.
+        public var minChunkSize: Int
+        /// Largest chunk, for a transfer that has the budget to itself.
+        public var maxChunkSize: Int
         /// Chunks that may wait for a slow consumer before the transfer is
-        /// paused; the per-transfer memory bound is `chunkSize * maxBufferedChunks`.
+        /// paused; a transfer's buffer holds at most `maxChunkSize * maxBufferedChunks`.
         public var maxBufferedChunks: Int
+        /// Bytes the body buffers of all running transfers may hold together;
+        /// each transfer's chunk size is its share (see `BodyBufferPolicy`).
+        public var bufferBudget: Int
+        /// libcurl's receive buffer per transfer (`CURLOPT_BUFFERSIZE`).
+        public var receiveBufferSize: Int
         /// Idle keep-alive connections kept open across all peers.
         public var maxCachedConnections: Int
 
-        public init(chunkSize: Int = 64 * 1024, maxBufferedChunks: Int = 8, maxCachedConnections: Int = 64) {
-            precondition(chunkSize >= 16 * 1024 && maxBufferedChunks >= 1 && maxCachedConnections >= 1)
-            self.chunkSize = chunkSize
+        public init(
+            minChunkSize: Int = 64 << 10, maxChunkSize: Int = 1 << 20, maxBufferedChunks: Int = 2,
+            bufferBudget: Int = 32 << 20, receiveBufferSize: Int = 64 << 10, maxCachedConnections: Int = 64
+        ) {
+            // Chunks of at least 16 KiB: no single libcurl delivery
+            // (`CURL_MAX_WRITE_SIZE`) is larger, so one always fits.
+            precondition(minChunkSize >= 16 << 10 && maxChunkSize >= minChunkSize)
+            precondition(maxBufferedChunks >= 1 && bufferBudget >= 0 && maxCachedConnections >= 1)
+            precondition(receiveBufferSize >= 1024)  // libcurl's minimum
+            self.minChunkSize = minChunkSize
+            self.maxChunkSize = maxChunkSize
             self.maxBufferedChunks = maxBufferedChunks
+            self.bufferBudget = bufferBudget
+            self.receiveBufferSize = receiveBufferSize
             self.maxCachedConnections = maxCachedConnections
+        }
+
+        /// Chunks of one size whatever the load (tests).
+        public static func fixed(chunkSize: Int, maxBufferedChunks: Int) -> Configuration {
+            Configuration(minChunkSize: chunkSize, maxChunkSize: chunkSize, maxBufferedChunks: maxBufferedChunks)
+        }
+
+        var policy: BodyBufferPolicy {
+            BodyBufferPolicy(
+                minChunkSize: minChunkSize, maxChunkSize: maxChunkSize, bufferedChunks: maxBufferedChunks,
+                budget: bufferBudget)
         }
     }
 
@@ -66,10 +97,9 @@ public final class PeerFetcher: Sendable {
     public func fetch(_ request: PeerRequest) async throws -> PeerResponse {
         try request.validate()
         if Task.isCancelled { throw PeerFetchError.cancelled }
-        let limits = BodyBufferLimits(
-            chunkSize: configuration.chunkSize,
-            maxBufferedBytes: configuration.chunkSize * configuration.maxBufferedChunks)
-        let channel = TransferChannel(limits: limits, control: thread, counters: counters)
+        let channel = TransferChannel(
+            policy: configuration.policy, receiveBufferSize: configuration.receiveBufferSize,
+            control: thread, counters: counters)
         // Created before the transfer starts, so that however this call ends
         // (head failure, cancellation) the transfer is aborted if nobody holds
         // the body.

@@ -24,6 +24,9 @@ final class PeerFetcherCounters: Sendable {
         if newConnections > 0 { connectionsOpened.add(newConnections, ordering: .relaxed) }
     }
 
+    /// Transfers running now (their bodies share the buffer budget).
+    var activeTransfers: Int { transfersActive.load(ordering: .relaxed) }
+
     var snapshot: PeerFetcher.Statistics {
         PeerFetcher.Statistics(
             bufferedBytes: bufferedBytes.load(ordering: .relaxed),

@@ -1,27 +1,20 @@
 import NIOCore
 import Synchronization
 
-/// How much of a body may wait in memory between libcurl and the consumer.
-struct BodyBufferLimits: Sendable {
-    /// Bytes per `ByteBuffer` handed to the consumer (at most; a fast
-    /// consumer gets each delivery as it comes). Also libcurl's
-    /// `CURLOPT_BUFFERSIZE`; at least 16 KiB, so that no single delivery
-    /// (never more than `CURL_MAX_WRITE_SIZE`, 16 KiB) exceeds it.
-    var chunkSize: Int
-    /// Above this the transfer is paused until the consumer catches up.
-    var maxBufferedBytes: Int
-    /// Paused transfers resume once the buffer has drained to this.
-    var resumeBelow: Int { maxBufferedBytes / 2 }
-}
-
 /// The meeting point of one transfer's two sides: the transfer thread, which
 /// produces the head, body bytes and the outcome, and the consumer task, which
 /// awaits the head and pulls the body.
 ///
-/// The body buffer is bounded: when a delivery would take it past
-/// `maxBufferedBytes`, `offer` answers `.pause` (libcurl keeps that delivery
+/// Deliveries (16 KiB each from libcurl) are gathered into chunks of the
+/// policy's current size. A waiting consumer is woken when a chunk is full,
+/// or by `flush()` at the end of each pass of the transfer thread, so that a
+/// fast consumer takes large chunks instead of one wake-up per delivery, and
+/// a small body still goes out at once.
+///
+/// The body buffer is bounded: when a delivery would take it past the
+/// policy's limit, `offer` answers `.pause` (libcurl keeps that delivery
 /// and stops reading the socket, so TCP flow control slows the peer); when the
-/// consumer has drained it to `resumeBelow`, it asks the transfer thread to
+/// consumer has drained it to half the limit, it asks the transfer thread to
 /// unpause. Memory per transfer is therefore bounded by the limit, whatever
 /// the blob size.
 ///
@@ -30,13 +23,16 @@ struct BodyBufferLimits: Sendable {
 final class TransferChannel: Sendable {
     enum Offer { case accepted, pause, abort }
 
-    let limits: BodyBufferLimits
+    let policy: BodyBufferPolicy
+    /// libcurl's receive buffer for this transfer (`CURLOPT_BUFFERSIZE`).
+    let receiveBufferSize: Int
     private let state = Mutex(State())
     private let control: CurlMultiThread
     private let counters: PeerFetcherCounters
 
-    init(limits: BodyBufferLimits, control: CurlMultiThread, counters: PeerFetcherCounters) {
-        self.limits = limits
+    init(policy: BodyBufferPolicy, receiveBufferSize: Int, control: CurlMultiThread, counters: PeerFetcherCounters) {
+        self.policy = policy
+        self.receiveBufferSize = receiveBufferSize
         self.control = control
         self.counters = counters
     }
@@ -47,6 +43,10 @@ final class TransferChannel: Sendable {
         var chunks = CircularBuffer<ByteBuffer>(initialCapacity: 8)
         var bufferedBytes = 0
         var peakBufferedBytes = 0
+        /// The largest limit applied so far (limits shrink as transfers join).
+        var largestLimit = 0
+        /// The limit that pausing compares with; resuming waits for half of it.
+        var limit = 0
         var pauses = 0
         var producerPaused = false
         var resumeRequested = false
@@ -81,41 +81,53 @@ final class TransferChannel: Sendable {
     func offer(_ bytes: UnsafeRawBufferPointer) -> Offer {
         let n = bytes.count
         guard n > 0 else { return .accepted }  // libcurl may report an empty body so
-        let (offer, waiter, chunk) = state.withLock { s -> (Offer, CheckedContinuation<ByteBuffer?, any Error>?, ByteBuffer?) in
-            if s.cancelled { return (.abort, nil, nil) }
+        let chunkSize = policy.chunkSize(activeTransfers: counters.activeTransfers)
+        let limit = policy.bufferLimit(chunkSize: chunkSize)
+        let (offer, waiter, poll) = state.withLock { s -> (Offer, CheckedContinuation<ByteBuffer?, any Error>?, Poll) in
+            if s.cancelled { return (.abort, nil, .empty) }
+            s.limit = limit
+            s.largestLimit = max(s.largestLimit, limit)
             // A delivery is never refused into an empty buffer (libcurl
             // cannot take part of one back); as deliveries are at most 16 KiB
-            // <= chunkSize <= limit, the buffer never exceeds the limit.
-            if s.bufferedBytes > 0, s.bufferedBytes + n > limits.maxBufferedBytes {
+            // <= chunk size <= limit, the buffer never exceeds the largest limit.
+            if s.bufferedBytes > 0, s.bufferedBytes + n > limit {
                 s.producerPaused = true
                 s.pauses += 1
-                return (.pause, nil, nil)
+                return (.pause, nil, .empty)
             }
-            if let waiter = s.bodyWaiter.take() {
-                // The consumer is idle, so the buffer is empty: hand over directly.
-                var buffer = ByteBufferAllocator().buffer(capacity: n)
-                buffer.writeBytes(bytes)
-                s.peakBufferedBytes = max(s.peakBufferedBytes, n)
-                return (.accepted, waiter, buffer)
-            }
-            if var last = s.chunks.last, last.readableBytes + n <= limits.chunkSize, last.writableBytes >= n {
-                // Coalesce small deliveries into the newest chunk. Dropping the
-                // deque's copy first keeps the write in place (unique storage).
+            if var last = s.chunks.last, last.readableBytes + n <= chunkSize, last.writableBytes >= n {
+                // Coalesce into the newest chunk. Dropping the deque's copy
+                // first keeps the write in place (unique storage).
                 s.chunks[s.chunks.index(before: s.chunks.endIndex)] = ByteBuffer()
                 last.writeBytes(bytes)
                 s.chunks[s.chunks.index(before: s.chunks.endIndex)] = last
             } else {
-                var buffer = ByteBufferAllocator().buffer(capacity: max(n, limits.chunkSize))
+                var buffer = ByteBufferAllocator().buffer(capacity: max(n, chunkSize))
                 buffer.writeBytes(bytes)
                 s.chunks.append(buffer)
             }
             s.bufferedBytes += n
             s.peakBufferedBytes = max(s.peakBufferedBytes, s.bufferedBytes)
             counters.buffered(n)
-            return (.accepted, nil, nil)
+            // Wake a waiting consumer only for a full chunk; `flush()` hands
+            // over the rest at the end of the transfer thread's pass.
+            guard s.bodyWaiter != nil, s.chunks.count > 1 || s.chunks.first!.readableBytes >= chunkSize else {
+                return (.accepted, nil, .empty)
+            }
+            return (.accepted, s.bodyWaiter.take(), s.poll(counters))
         }
-        if let waiter { waiter.resume(returning: chunk) }
+        if let waiter { Self.resume(waiter, with: poll, control: control, channel: self) }
         return offer
+    }
+
+    /// Hands whatever is buffered to a waiting consumer. Called by the
+    /// transfer thread after each pass over its transfers.
+    func flush() {
+        let (waiter, poll) = state.withLock { s -> (CheckedContinuation<ByteBuffer?, any Error>?, Poll) in
+            guard s.bodyWaiter != nil, !s.chunks.isEmpty else { return (nil, .empty) }
+            return (s.bodyWaiter.take(), s.poll(counters))
+        }
+        if let waiter { Self.resume(waiter, with: poll, control: control, channel: self) }
     }
 
     /// Called from the transfer thread after `.pause`, right before it unpauses.
@@ -139,11 +151,11 @@ final class TransferChannel: Sendable {
             }
             let headWaiter = s.head == nil ? s.headWaiter.take() : nil
             let bodyWaiter = s.bodyWaiter.take()
-            let result = bodyWaiter == nil ? Poll.empty : s.poll(limits, counters)
+            let result = bodyWaiter == nil ? Poll.empty : s.poll(counters)
             return (headWaiter, headError, bodyWaiter, result)
         }
         headWaiter?.resume(throwing: headError)
-        if let bodyWaiter { Self.resume(bodyWaiter, with: bodyResult) }
+        if let bodyWaiter { Self.resume(bodyWaiter, with: bodyResult, control: control, channel: self) }
     }
 
     // MARK: Consumer side
@@ -170,7 +182,7 @@ final class TransferChannel: Sendable {
     /// The next body chunk, nil at the end; throws the transfer's failure
     /// after the bytes that arrived before it.
     func next() async throws -> ByteBuffer? {
-        let poll = state.withLock { $0.poll(limits, counters) }
+        let poll = state.withLock { $0.poll(counters) }
         switch poll {
         case .chunk(let chunk, let requestResume):
             if requestResume { control.resume(self) }
@@ -186,20 +198,15 @@ final class TransferChannel: Sendable {
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<ByteBuffer?, any Error>) in
                 let poll = state.withLock { s -> Poll in
-                    let poll = s.poll(limits, counters)
+                    let poll = s.poll(counters)
                     if case .empty = poll {
                         if s.bodyWaiter != nil { return .failed(.invalidRequest("a peer body is being read by two tasks at once")) }
                         s.bodyWaiter = continuation
                     }
                     return poll
                 }
-                switch poll {
-                case .empty: break
-                case .chunk(let chunk, let requestResume):
-                    if requestResume { control.resume(self) }
-                    continuation.resume(returning: chunk)
-                default: Self.resume(continuation, with: poll)
-                }
+                if case .empty = poll { return }
+                Self.resume(continuation, with: poll, control: control, channel: self)
             }
         } onCancel: {
             cancel()
@@ -230,13 +237,20 @@ final class TransferChannel: Sendable {
         state.withLock { s in
             PeerBody.Statistics(
                 bufferedBytes: s.bufferedBytes, peakBufferedBytes: s.peakBufferedBytes,
-                bufferLimit: limits.maxBufferedBytes, pauses: s.pauses, isPaused: s.producerPaused)
+                bufferLimit: s.largestLimit, pauses: s.pauses, isPaused: s.producerPaused)
         }
     }
 
-    private static func resume(_ continuation: CheckedContinuation<ByteBuffer?, any Error>, with poll: Poll) {
+    /// Resumes a waiting consumer (outside the lock), asking the transfer
+    /// thread to unpause first if taking the chunk made room.
+    private static func resume(
+        _ continuation: CheckedContinuation<ByteBuffer?, any Error>, with poll: Poll,
+        control: CurlMultiThread, channel: TransferChannel
+    ) {
         switch poll {
-        case .chunk(let chunk, _): continuation.resume(returning: chunk)
+        case .chunk(let chunk, let requestResume):
+            if requestResume { control.resume(channel) }
+            continuation.resume(returning: chunk)
         case .end: continuation.resume(returning: nil)
         case .failed(let error): continuation.resume(throwing: error)
         case .empty: continuation.resume(throwing: PeerFetchError.transferFailed("internal: woken without data"))
@@ -248,13 +262,13 @@ extension TransferChannel.State {
     /// Takes the next chunk, or reports the end, under the lock. The
     /// fetcher-wide counter moves under the same lock as `bufferedBytes`, so
     /// their sum over transfers is exact at every instant.
-    fileprivate mutating func poll(_ limits: BodyBufferLimits, _ counters: PeerFetcherCounters) -> TransferChannel.Poll {
+    fileprivate mutating func poll(_ counters: PeerFetcherCounters) -> TransferChannel.Poll {
         if cancelled { return .failed(.cancelled) }
         if let chunk = chunks.popFirst() {
             bufferedBytes -= chunk.readableBytes
             counters.buffered(-chunk.readableBytes)
             var requestResume = false
-            if producerPaused, !resumeRequested, outcome == nil, bufferedBytes <= limits.resumeBelow {
+            if producerPaused, !resumeRequested, outcome == nil, bufferedBytes <= limit / 2 {
                 resumeRequested = true
                 requestResume = true
             }

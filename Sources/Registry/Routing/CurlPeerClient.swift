@@ -25,7 +25,7 @@ public struct CurlPeerClient: PeerClient {
     let connectTimeout: Duration
 
     public init(
-        fetcher: PeerFetcher = PeerFetcher(configuration: .init(chunkSize: 64 << 10, maxBufferedChunks: 4)),
+        fetcher: PeerFetcher = PeerFetcher(),
         credentials: PeerCredentials, metrics: RegistryMetrics, peers: PeerDirectory, logger: Logger,
         connectTimeout: Duration = .milliseconds(200)
     ) {
@@ -162,10 +162,11 @@ public struct CurlPeerClient: PeerClient {
                     var bytes = content.bytes
                     metrics.served(peerBytes: Int64(bytes.readableBytes))
                     if let window { bytes = bytes.getSlice(at: Int(window.first), length: Int(window.count)) ?? bytes }
-                    return PeerBlob(size: size, range: window, chunks: AsyncThrowingStream { c in
+                    let chunks = AsyncThrowingStream<ByteBuffer, any Error> { c in
                         c.yield(bytes)
                         c.finish()
-                    })
+                    }
+                    return PeerBlob(size: size, range: window, chunks: chunks, peer: peer.name)
                 } catch {
                     failed(peer.name, error)
                 }
@@ -196,9 +197,11 @@ public struct CurlPeerClient: PeerClient {
             logger.warning("relayed blob did not match its digest; aborted", metadata: ["digest": "\(digest)", "peers": "\(served.names)"])
         })
         if let window {
-            return PeerBlob(size: size, range: window, chunks: WindowedBody(base: checked, window: window).throwingStream())
+            return PeerBlob(
+                size: size, range: window, chunks: WindowedBody(base: checked, window: window).throwingStream(),
+                peer: holders.first!.name)
         }
-        return PeerBlob(size: size, range: nil, chunks: checked.throwingStream())
+        return PeerBlob(size: size, range: nil, chunks: checked.throwingStream(), peer: holders.first!.name)
     }
 }
 

@@ -17,6 +17,8 @@ public struct PeerBlob: Sendable {
     public var size: Int64
     public var range: ResolvedRange?
     public var chunks: AsyncThrowingStream<ByteBuffer, any Error>
+    /// The peer the transfer starts from (after a failure it may resume on another).
+    public var peer: String
 }
 
 /// Fetches from peers' registry ports with the hop marker and a token.
