@@ -1,5 +1,6 @@
 import Foundation
 import Gossip
+import TestSupport
 import Testing
 
 /// Real `gossip-mirror run` processes on loopback addresses (127.x.y.z),
@@ -73,6 +74,22 @@ import Testing
         #expect(left != nil, "node-4 not marked left within 2 s\n\(Self.dumpLogs(nodes))")
         if let left { print("SIGTERM leave seen by all within \(left)") }
         #expect(await nodes[3].waitForExit() == 0)
+    }
+
+    /// The gossip TCP port is taken while its UDP port is free, so the UDP
+    /// bind succeeds and the TCP bind fails: the node must exit with an error
+    /// that says so (it used to trap on the half-opened UDP channel).
+    @Test func aTakenGossipPortEndsTheNodeWithAClearError() async throws {
+        let dir = try TemporaryDirectory()
+        let key = try Self.writeKey(dir, "cluster.key")
+        let host = "\(Self.subnet(8)).1"
+        let blocker = try SocketProbes.listen(host: host, port: 7946)
+        defer { close(blocker) }
+        let node = try MirrorProcess(name: "blocked", host: host, keyFiles: [key], join: [], directory: dir.path)
+        let status = await node.waitForExit(timeout: .seconds(30))
+        #expect(!node.endedBySignal, "the node crashed\n\(node.log.suffix(3000))")
+        #expect(status != 0)
+        #expect(node.log.contains("cannot bind the gossip socket (TCP \(host):7946)"), "\(node.log.suffix(3000))")
     }
 
     @Test func aNodeWithAnotherKeyNeverJoins() async throws {

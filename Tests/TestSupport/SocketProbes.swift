@@ -32,6 +32,27 @@ public enum SocketProbes {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
+    /// A listening TCP socket on `host:port` (an IPv4 literal), to hold a port
+    /// that a process under test must find taken. Close the descriptor to free it.
+    public static func listen(host: String, port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, streamSocket, 0)
+        guard fd >= 0 else { throw posixError("socket") }
+        var address = loopback(port: port)
+        guard inet_pton(AF_INET, host, &address.sin_addr) == 1 else {
+            close(fd)
+            throw Subprocess.Failure(command: ["inet_pton", host], reason: "not an IPv4 address")
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0, Glibc.listen(fd, 1) == 0 else {
+            let failure = posixError("bind/listen")
+            close(fd)
+            throw failure
+        }
+        return fd
+    }
+
     /// The status code of `GET path` on 127.0.0.1:port over HTTP/1.0, or nil if
     /// nothing answers within about a second.
     public static func httpStatus(port: Int, path: String) -> Int? {

@@ -57,11 +57,14 @@ public actor GossipNode {
     public enum StartError: Error, CustomStringConvertible {
         case noAdvertiseAddress(String)
         case invalidAddress(String)
+        /// Binding the gossip socket failed (`what`: protocol and address).
+        case bindFailed(String, String)
 
         public var description: String {
             switch self {
             case .noAdvertiseAddress(let why): "cannot derive an advertise address: \(why); set --advertise-addr"
             case .invalidAddress(let a): "\(a) is not an IP address; use an IP literal or a name that resolves"
+            case .bindFailed(let what, let why): "cannot bind the gossip socket (\(what)): \(why)"
             }
         }
     }
@@ -171,6 +174,10 @@ public actor GossipNode {
         let tcp: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
         do {
             udp = try await bindDatagrams()
+        } catch {
+            throw failedToBind(error, protocol: "UDP")
+        }
+        do {
             let maximum = WireCodec.maximumStreamMessageSize + Envelope.overhead
             tcp = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -180,9 +187,10 @@ public actor GossipNode {
                     }
                 }
         } catch {
-            readyContinuation?.resume(throwing: error)
-            readyContinuation = nil
-            throw error
+            // An `NIOAsyncChannel` must be closed through `executeThenClose`:
+            // its writer traps when it is dropped unfinished.
+            try? await udp.executeThenClose { _, _ in }
+            throw failedToBind(error, protocol: "TCP")
         }
         let (jobs, jobsContinuation) = AsyncStream<OutboundJob>.makeStream()
         outboundJobs = jobsContinuation
@@ -251,6 +259,14 @@ public actor GossipNode {
             logger.warning("the gossip UDP socket was closed by an error; reopening it")
             try await Task.sleep(for: .milliseconds(50))
         }
+    }
+
+    /// Reports a bind failure to `waitUntilBound()` and returns the error to throw.
+    private func failedToBind(_ error: any Error, protocol name: String) -> any Error {
+        let failure = StartError.bindFailed("\(name) \(configuration.bindAddress)", "\(error)")
+        readyContinuation?.resume(throwing: failure)
+        readyContinuation = nil
+        return failure
     }
 
     private func markBound() {

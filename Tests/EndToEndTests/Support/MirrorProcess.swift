@@ -63,6 +63,8 @@ final class MirrorProcess: Sendable {
 
     var pid: Int32 { process.processIdentifier }
     var isRunning: Bool { process.isRunning }
+    /// Whether the process ended by a signal (a crash, or our SIGKILL) rather than exiting.
+    var endedBySignal: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
 
     func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
 
