@@ -70,6 +70,26 @@ struct PeerRoutingProcessTests {
         let counts = try #require(await b.status()?.registry)
         #expect(counts.requests["peer", default: 0] >= 4, "manifest, config and two layers come from the peer")
         #expect(counts.peerBytes >= 3_000_000)
+
+        // The access logs say where each layer came from and how much was sent.
+        for layer in image.hostImage!.layers {
+            let path = "path=/v2/e2e/app/blobs/\(layer.digest)"
+            let relayed = Self.accessLines(b, containing: [path, "method=GET"])
+            #expect(
+                relayed.contains { $0.contains("source=peer") && $0.contains("peer=holder") && $0.contains("status=200") && $0.contains("bytes=\(layer.size)") },
+                "no access log line on B for \(layer.digest) from the peer: \(relayed)")
+            let served = Self.accessLines(a, containing: [path, "method=GET"])
+            #expect(
+                served.contains { $0.contains("source=local") && $0.contains("status=200") && $0.contains("bytes=\(layer.size)") },
+                "no access log line on A for \(layer.digest): \(served)")
+        }
+    }
+
+    /// The node's access log lines (`request` at info) containing every fragment.
+    static func accessLines(_ node: MirrorProcess, containing fragments: [String]) -> [Substring] {
+        node.log.split(separator: "\n").filter { line in
+            line.hasSuffix(" request") && fragments.allSatisfy { line.contains($0) }
+        }
     }
 
     @Test func aPeerThatServesWrongBytesNeverGetsThemToTheClient() async throws {

@@ -59,11 +59,15 @@ public struct HTTPResponse: Sendable {
     public var status: HTTPResponseStatus
     public var headers: HTTPHeaders
     public var body: Body
+    /// What the handler adds to the access log line (e.g. where a blob
+    /// came from). Not sent to the client.
+    public var logMetadata: Logger.Metadata
 
-    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .empty) {
+    public init(status: HTTPResponseStatus, headers: HTTPHeaders = [:], body: Body = .empty, logMetadata: Logger.Metadata = [:]) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.logMetadata = logMetadata
     }
 
     public static func text(_ status: HTTPResponseStatus, _ text: String, contentType: String = "text/plain; charset=utf-8") -> HTTPResponse {
@@ -86,12 +90,17 @@ public struct HTTPServer: Sendable {
     public let port: Int
     public let handler: any HTTPHandler
     public let logger: Logger
+    /// Log one `info` line per request once its last byte is written:
+    /// method, path, status, body bytes, milliseconds, client, and the
+    /// handler's `logMetadata`.
+    public let accessLog: Bool
 
-    public init(host: String, port: Int, handler: any HTTPHandler, logger: Logger) {
+    public init(host: String, port: Int, handler: any HTTPHandler, logger: Logger, accessLog: Bool = false) {
         self.host = host
         self.port = port
         self.handler = handler
         self.logger = logger
+        self.accessLog = accessLog
     }
 
     /// Binds and serves until cancelled. `onBound` receives the bound
@@ -106,8 +115,11 @@ public struct HTTPServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                    let (written, signal) = AsyncStream.makeStream(of: Void.self)
+                    try channel.pipeline.syncOperations.addHandler(ResponseWrittenSignal(signal))
+                    let connection = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
+                    return Connection(channel: connection, responsesWritten: written)
                 }
             }
         if let address = server.channel.localAddress { onBound(address) }
@@ -125,10 +137,18 @@ public struct HTTPServer: Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
-        let remote = connection.channel.remoteAddress
+    /// One accepted connection: the async channel, and a signal for each
+    /// response whose last byte has been written to the socket.
+    private struct Connection: Sendable {
+        let channel: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+        let responsesWritten: AsyncStream<Void>
+    }
+
+    private func serve(_ connection: Connection) async {
+        let remote = connection.channel.channel.remoteAddress
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.channel.executeThenClose { inbound, outbound in
+                var written = connection.responsesWritten.makeAsyncIterator()
                 var head: HTTPRequestHead?
                 for try await part in inbound {
                     switch part {
@@ -139,9 +159,20 @@ public struct HTTPServer: Sendable {
                     case .end:
                         guard let h = head else { continue }
                         head = nil
+                        let started = ContinuousClock.now
                         let request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, remoteAddress: remote)
                         let response = await handler.handle(request)
-                        try await write(response, for: h, to: outbound)
+                        var bytes: Int64 = 0
+                        do {
+                            try await write(response, for: h, to: outbound, bytes: &bytes)
+                            // Returns once the last byte is in the socket (a
+                            // file region is written after `write` returns).
+                            await written.next()
+                        } catch {
+                            logAccess(h, response, bytes: bytes, since: started, remote: remote, error: error)
+                            throw error
+                        }
+                        logAccess(h, response, bytes: bytes, since: started, remote: remote, error: nil)
                         if !h.isKeepAlive { return }
                     }
                 }
@@ -151,8 +182,32 @@ public struct HTTPServer: Sendable {
         }
     }
 
+    private func logAccess(
+        _ request: HTTPRequestHead, _ response: HTTPResponse, bytes: Int64, since started: ContinuousClock.Instant,
+        remote: SocketAddress?, error: (any Error)?
+    ) {
+        guard accessLog else { return }
+        var metadata = response.logMetadata
+        metadata["method"] = "\(request.method.rawValue)"
+        metadata["path"] = "\(request.uri)"
+        metadata["status"] = "\(response.status.code)"
+        metadata["bytes"] = "\(bytes)"
+        metadata["ms"] = "\(Self.milliseconds(ContinuousClock.now - started))"
+        metadata["client"] = "\(remote?.ipAddress ?? "?")"
+        if let error { metadata["aborted"] = "\(error)" }
+        logger.info("request", metadata: metadata)
+    }
+
+    /// Milliseconds with one decimal, e.g. `12.5`.
+    static func milliseconds(_ duration: Duration) -> String {
+        let tenths = duration.components.seconds * 10_000 + duration.components.attoseconds / 100_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    /// Writes `response`; `bytes` counts the body bytes handed to the channel.
     private func write(
-        _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+        _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        bytes: inout Int64
     ) async throws {
         var headers = response.headers
         let suppressBody = request.method == .HEAD
@@ -174,18 +229,25 @@ public struct HTTPServer: Sendable {
         case .empty:
             break
         case .bytes(let b):
-            if !suppressBody { try await outbound.write(.body(.byteBuffer(b))) }
+            if !suppressBody {
+                try await outbound.write(.body(.byteBuffer(b)))
+                bytes = Int64(b.readableBytes)
+            }
         case .file(let handle, let offset, let length):
             if !suppressBody, length > 0 {
                 // `FileRegionCloser` closes the handle once sendfile is done.
                 let region = FileRegion(fileHandle: handle, readerIndex: Int(offset), endIndex: Int(offset + length))
                 try await outbound.write(.body(.fileRegion(region)))
+                bytes = length
             } else {
                 try? handle.close()
             }
         case .stream(_, let chunks):
             if !suppressBody {
-                for try await chunk in chunks { try await outbound.write(.body(.byteBuffer(chunk))) }
+                for try await chunk in chunks {
+                    try await outbound.write(.body(.byteBuffer(chunk)))
+                    bytes += Int64(chunk.readableBytes)
+                }
             }
         }
         try await outbound.write(.end(nil))
@@ -227,6 +289,35 @@ final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
             #endif
         }
         context.write(data, promise: written)
+    }
+}
+
+/// Signals each response whose `.end` part has been written to the socket.
+/// Writes complete in order, so by then every body byte before it (a
+/// sendfile region included) is written too.
+final class ResponseWrittenSignal: ChannelOutboundHandler, RemovableChannelHandler, Sendable {
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let signal: AsyncStream<Void>.Continuation
+
+    init(_ signal: AsyncStream<Void>.Continuation) {
+        self.signal = signal
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        let written = promise ?? context.eventLoop.makePromise()
+        let signal = self.signal
+        written.futureResult.whenComplete { _ in signal.yield() }
+        context.write(data, promise: written)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        signal.finish()
     }
 }
 

@@ -101,7 +101,7 @@ public struct RegistryHandler: HTTPHandler {
                 metrics.resolved(in: ContinuousClock.now - started)
                 metrics.count(.local)
                 if request.method != .HEAD { metrics.served(localBytes: Int64(bytes.count)) }
-                return manifestResponse(bytes: bytes, digest: local.digest, mediaType: local.mediaType)
+                return manifestResponse(bytes: bytes, digest: local.digest, mediaType: local.mediaType, source: Self.fromLocal)
             } catch {
                 // Listed but unreadable (garbage-collected a moment ago): try peers.
                 logger.debug("local manifest unreadable", metadata: ["digest": "\(local.digest)", "error": "\(error)"])
@@ -116,20 +116,30 @@ public struct RegistryHandler: HTTPHandler {
         metrics.resolved(in: ContinuousClock.now - started)
         metrics.count(.peer)
         metrics.served(peerBytes: Int64(fetched.bytes.count))
-        return manifestResponse(bytes: fetched.bytes, digest: fetched.digest, mediaType: fetched.mediaType)
+        return manifestResponse(bytes: fetched.bytes, digest: fetched.digest, mediaType: fetched.mediaType, source: Self.fromPeer(fetched.peer))
     }
 
-    private func manifestResponse(bytes: [UInt8], digest: Digest, mediaType: String) -> HTTPResponse {
+    private func manifestResponse(bytes: [UInt8], digest: Digest, mediaType: String, source: Logger.Metadata) -> HTTPResponse {
         var headers = Self.apiHeaders
         headers.add(name: "Content-Type", value: mediaType)
         headers.add(name: "Docker-Content-Digest", value: digest.description)
         headers.add(name: "Etag", value: "\"\(digest)\"")
-        return HTTPResponse(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)))
+        return HTTPResponse(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)), logMetadata: source)
     }
 
     private func miss(_ code: OCIErrorCode, _ started: ContinuousClock.Instant) -> HTTPResponse {
         metrics.missed(in: ContinuousClock.now - started)
-        return .ociError(.notFound, code, code == .manifestUnknown ? "manifest unknown to this mirror" : "blob unknown to this mirror")
+        var response = HTTPResponse.ociError(
+            .notFound, code, code == .manifestUnknown ? "manifest unknown to this mirror" : "blob unknown to this mirror")
+        response.logMetadata = ["source": "miss"]
+        return response
+    }
+
+    // Access log annotations (see `HTTPServer.accessLog`).
+    static let fromLocal: Logger.Metadata = ["source": "local"]
+    static func fromPeer(_ name: String?) -> Logger.Metadata {
+        guard let name else { return ["source": "peer"] }
+        return ["source": "peer", "peer": "\(name)"]
     }
 
     // MARK: Blobs
@@ -154,7 +164,8 @@ public struct RegistryHandler: HTTPHandler {
             }
             metrics.resolved(in: ContinuousClock.now - started)
             metrics.count(.peer)
-            return HTTPResponse(status: .ok, headers: blobHeaders(digest).adding("Content-Length", "\(size)"))
+            return HTTPResponse(
+                status: .ok, headers: blobHeaders(digest).adding("Content-Length", "\(size)"), logMetadata: Self.fromPeer(nil))
         }
         guard let relayed = await client.blob(digest, repository: repository, range: rangeHeader, from: candidates) else {
             return miss(.blobUnknown, started)
@@ -172,7 +183,8 @@ public struct RegistryHandler: HTTPHandler {
             status = .ok
             length = relayed.size
         }
-        return HTTPResponse(status: status, headers: headers, body: .stream(length: length, relayed.chunks))
+        return HTTPResponse(
+            status: status, headers: headers, body: .stream(length: length, relayed.chunks), logMetadata: Self.fromPeer(relayed.peer))
     }
 
     private func blobHeaders(_ digest: Digest) -> HTTPHeaders {
@@ -222,10 +234,12 @@ public struct RegistryHandler: HTTPHandler {
             guard fd >= 0 else { return nil }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             if !isHead { metrics.served(localBytes: length) }
-            return HTTPResponse(status: status, headers: headers, body: .file(handle, offset: offset, length: length))
+            return HTTPResponse(status: status, headers: headers, body: .file(handle, offset: offset, length: length), logMetadata: Self.fromLocal)
         case .stream(_, let chunks):
             if !isHead { metrics.served(localBytes: length) }
-            return HTTPResponse(status: status, headers: headers, body: .stream(length: length, Self.window(chunks, offset: offset, length: length)))
+            return HTTPResponse(
+                status: status, headers: headers, body: .stream(length: length, Self.window(chunks, offset: offset, length: length)),
+                logMetadata: Self.fromLocal)
         }
     }
 

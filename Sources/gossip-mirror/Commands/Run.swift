@@ -21,11 +21,12 @@ struct Run: AsyncParsableCommand {
     )
 
     /// Options that may come from the environment or the config file.
-    static let configurableOptions: [(name: String, repeatable: Bool)] = [
-        ("name", false), ("gossip-addr", false), ("advertise-addr", false), ("join", true), ("key-file", true),
-        ("profile", false), ("registry-addr", false), ("status-addr", false), ("store", false),
-        ("containerd-sock", false), ("containerd-namespace", false), ("containerd-content-root", false),
-        ("oci-layout", false), ("cluster-label", false), ("log-level", false),
+    static let configurableOptions: [ConfigurationSources.Option] = [
+        .init(name: "name"), .init(name: "gossip-addr"), .init(name: "advertise-addr"), .init(name: "join", repeatable: true),
+        .init(name: "key-file", repeatable: true), .init(name: "profile"), .init(name: "registry-addr"),
+        .init(name: "status-addr"), .init(name: "store"), .init(name: "containerd-sock"),
+        .init(name: "containerd-namespace"), .init(name: "containerd-content-root"), .init(name: "oci-layout"),
+        .init(name: "cluster-label"), .init(name: "log-level"), .init(name: "access-log", flag: true),
     ]
 
     @Option(help: "Member name, unique in the cluster (default: the host name).")
@@ -72,6 +73,11 @@ struct Run: AsyncParsableCommand {
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+
+    @Flag(
+        name: .customLong("access-log"), inversion: .prefixedNo,
+        help: "Log one line per registry request: path, status, source (local, peer, miss), peer, bytes, milliseconds.")
+    var accessLog = true
 
     @Option(help: "YAML file with options (keys are option names).")
     var config: String?
@@ -183,7 +189,7 @@ struct Run: AsyncParsableCommand {
                 catalog: catalog, store: store, peers: peers,
                 client: CurlPeerClient(credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger),
                 credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
-            logger: logger)
+            logger: logger, accessLog: accessLog)
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
             host: status.host, port: Int(status.port),

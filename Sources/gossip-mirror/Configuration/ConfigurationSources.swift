@@ -22,8 +22,7 @@ enum ConfigurationSources {
 
     /// Options each subcommand accepts from the environment or a file.
     static let options: [String: [Option]] = [
-        "run": Run.configurableOptions.map { Option(name: $0.name, repeatable: $0.repeatable) }
-            + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions,
+        "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions,
         "configure-containerd": ConfigureContainerd.configurableOptions,
         "cleanup": Cleanup.configurableOptions,
         "members": [Option(name: "status-addr")],
