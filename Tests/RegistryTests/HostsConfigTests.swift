@@ -123,6 +123,17 @@ struct HostsConfigContentTests {
         #expect(try MirroredRegistry(validating: "[fd00::1]:5000").upstreamServer == "https://[fd00::1]:5000")
     }
 
+    @Test func plainHTTPUpstreamIsNamedAsTheServer() throws {
+        for name in ["10.0.0.5:5000", "registry.site.local", "localhost:5001"] {
+            let file = HostsFile(registry: try MirroredRegistry(validating: name), mirror: mirror, plainHTTP: true)
+            let lines = file.render().split(separator: "\n").map(String.init)
+            #expect(lines.contains("server = \"http://\(name)\""), "\(name)")
+            #expect(lines.contains(#"[host."http://127.0.0.1:5000"]"#))
+        }
+        // The catch-all has no server of its own, plain HTTP or not.
+        #expect(!HostsFile(registry: .catchAll, mirror: mirror, plainHTTP: true).render().contains("server ="))
+    }
+
     @Test func dockerStyleCertificatesAreNamed() throws {
         let certificates = HostsFile.Certificates(fileNames: ["ca.crt", "client.cert", "client.key", "lone.cert", "README"])
         #expect(certificates.authorities == ["ca.crt"])
@@ -186,6 +197,20 @@ struct HostsConfigFileTests {
         #expect(root.mode("docker.io", "hosts.toml") == 0o644)
         // Only the two files: no temporary files or backups left behind.
         #expect(Set(root.snapshot().keys) == ["docker.io", "docker.io/hosts.toml", "registry.example.com:5000", "registry.example.com:5000/hosts.toml"])
+    }
+
+    @Test func plainHTTPRegistriesAreMirroredBesideTheOthers() throws {
+        let root = try TemporaryHostsDirectory()
+        let configurator = HostsConfigurator(
+            hostsDirectory: root.path,
+            registries: try ["docker.io", "registry.site:5000"].map { try MirroredRegistry(validating: $0) }, mirror: mirror,
+            plainHTTPRegistries: try ["10.0.0.5:5000", "registry.site:5000"].map { try MirroredRegistry(validating: $0) })
+        #expect(configurator.registries.map(\.name) == ["docker.io", "registry.site:5000", "10.0.0.5:5000"])
+        _ = try configurator.apply()
+        #expect(try #require(root.read("docker.io", "hosts.toml")).contains(#"server = "https://registry-1.docker.io""#))
+        #expect(try #require(root.read("10.0.0.5:5000", "hosts.toml")).contains(#"server = "http://10.0.0.5:5000""#))
+        // Named in both lists: plain HTTP wins.
+        #expect(try #require(root.read("registry.site:5000", "hosts.toml")).contains(#"server = "http://registry.site:5000""#))
     }
 
     @Test func replacesForeignFileAtomicallyWithBackup() throws {

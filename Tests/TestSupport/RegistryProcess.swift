@@ -1,40 +1,44 @@
 import Foundation
 
 /// A real upstream registry for tests: `docker-registry serve CONFIG`
-/// (distribution 2.8) on a free loopback port, plain HTTP, with its own storage
-/// in a temporary directory. Push test images into it with `push`.
+/// (distribution 2.8) on a free port of 127.0.0.1 (or another local IPv4
+/// address), plain HTTP, with its own storage in a temporary directory. Push
+/// test images into it with `push`.
 public final class RegistryProcess: Sendable {
+    public let address: String
     public let port: Int
-    /// `127.0.0.1:PORT`, the registry host in image references.
-    public var host: String { "127.0.0.1:\(port)" }
+    /// `ADDRESS:PORT`, the registry host in image references.
+    public var host: String { "\(address):\(port)" }
     public let directory: ScratchDirectory
     public let process: RunningProcess
 
-    private init(port: Int, directory: ScratchDirectory, process: RunningProcess) {
+    private init(address: String, port: Int, directory: ScratchDirectory, process: RunningProcess) {
+        self.address = address
         self.port = port
         self.directory = directory
         self.process = process
     }
 
-    /// Starts a registry and waits until `GET /v2/` answers.
-    public static func start(deadline: Duration = .seconds(30)) async throws -> RegistryProcess {
+    /// Starts a registry on `address` (an IPv4 address of this host) and
+    /// waits until `GET /v2/` answers.
+    public static func start(address: String = "127.0.0.1", deadline: Duration = .seconds(30)) async throws -> RegistryProcess {
         let directory = try ScratchDirectory(prefix: "gm-registry")
         var lastError: (any Error)?
         // A port found free may be taken before the registry binds it: try again.
         for _ in 0..<3 {
             let port = try SocketProbes.freeLoopbackPort()
             let config = directory.appending("config-\(port).yml")
-            try configuration(storage: directory.appending("storage"), port: port)
+            try configuration(storage: directory.appending("storage"), address: address, port: port)
                 .write(toFile: config, atomically: true, encoding: .utf8)
             let process = try Subprocess.launch(
                 ["docker-registry", "serve", config], logPath: directory.appending("registry.log"))
-            let registry = RegistryProcess(port: port, directory: directory, process: process)
+            let registry = RegistryProcess(address: address, port: port, directory: directory, process: process)
             do {
                 try await eventually("docker-registry to answer GET /v2/ on \(registry.host)", within: deadline) {
                     guard process.isRunning else {
                         throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
                     }
-                    return SocketProbes.httpStatus(port: port, path: "/v2/") == 200
+                    return SocketProbes.httpStatus(address: address, port: port, path: "/v2/") == 200
                 }
                 return registry
             } catch {
@@ -49,9 +53,9 @@ public final class RegistryProcess: Sendable {
     /// Runs `body` with a started registry and always stops it; prints the
     /// registry's log when `body` throws.
     public static func with<Result: Sendable>(
-        _ body: (RegistryProcess) async throws -> Result
+        address: String = "127.0.0.1", _ body: (RegistryProcess) async throws -> Result
     ) async throws -> Result {
-        let registry = try await start()
+        let registry = try await start(address: address)
         do {
             let result = try await body(registry)
             await registry.stop()
@@ -94,7 +98,7 @@ public final class RegistryProcess: Sendable {
         directory.remove()
     }
 
-    private static func configuration(storage: String, port: Int) -> String {
+    private static func configuration(storage: String, address: String, port: Int) -> String {
         """
         version: 0.1
         log:
@@ -109,7 +113,7 @@ public final class RegistryProcess: Sendable {
           cache:
             blobdescriptor: inmemory
         http:
-          addr: 127.0.0.1:\(port)
+          addr: \(address):\(port)
         health:
           storagedriver:
             enabled: false

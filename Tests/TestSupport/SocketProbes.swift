@@ -53,21 +53,23 @@ public enum SocketProbes {
         return fd
     }
 
-    /// The status code of `GET path` on 127.0.0.1:port over HTTP/1.0, or nil if
-    /// nothing answers within about a second.
-    public static func httpStatus(port: Int, path: String) -> Int? {
+    /// The status code of `GET path` on address:port (an IPv4 literal,
+    /// 127.0.0.1 by default) over HTTP/1.0, or nil if nothing answers within
+    /// about a second.
+    public static func httpStatus(address: String = "127.0.0.1", port: Int, path: String) -> Int? {
         let fd = socket(AF_INET, streamSocket, 0)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         var timeout = timeval(tv_sec: 1, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = loopback(port: port)
-        let connected = withUnsafePointer(to: &address) {
+        var socketAddress = loopback(port: port)
+        guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return nil }
+        let connected = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { return nil }
-        let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8)
+        let request = Array("GET \(path) HTTP/1.0\r\nHost: \(address):\(port)\r\n\r\n".utf8)
         guard send(fd, request, request.count, 0) == request.count else { return nil }
         var buffer = [UInt8](repeating: 0, count: 64)
         let count = recv(fd, &buffer, buffer.count, 0)

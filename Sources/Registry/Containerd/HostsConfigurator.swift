@@ -18,16 +18,19 @@ public struct HostsConfigurator: Sendable {
     public var registries: [MirroredRegistry]
     public var mirror: MirrorEndpoint
     public var resolveTags: Bool
+    /// Registries whose upstream speaks plain HTTP (they are mirrored too).
+    public var plainHTTPRegistries: Set<MirroredRegistry>
 
     public init(
         hostsDirectory: String, registries: [MirroredRegistry] = MirroredRegistry.defaults,
-        mirror: MirrorEndpoint, resolveTags: Bool = true
+        mirror: MirrorEndpoint, resolveTags: Bool = true, plainHTTPRegistries: [MirroredRegistry] = []
     ) {
         self.hostsDirectory = hostsDirectory
         var seen = Set<MirroredRegistry>()
-        self.registries = registries.filter { seen.insert($0).inserted }
+        self.registries = (registries + plainHTTPRegistries).filter { seen.insert($0).inserted }
         self.mirror = mirror
         self.resolveTags = resolveTags
+        self.plainHTTPRegistries = Set(plainHTTPRegistries)
     }
 
     /// What `apply` would do (or did) for one registry.
@@ -206,7 +209,8 @@ public struct HostsConfigurator: Sendable {
         default:
             throw .notADirectory(directory)
         }
-        var file = HostsFile(registry: registry, mirror: mirror, resolveTags: resolveTags)
+        var file = HostsFile(
+            registry: registry, mirror: mirror, resolveTags: resolveTags, plainHTTP: plainHTTPRegistries.contains(registry))
         var notes: [String] = []
         let path = HostsFileSystem.join(directory, HostsFile.fileName)
         let backupPath = HostsFileSystem.join(directory, HostsFile.backupFileName)

@@ -59,16 +59,19 @@ public struct HostsFile: Equatable, Sendable {
     public var registry: MirroredRegistry
     public var mirror: MirrorEndpoint
     public var resolveTags: Bool
+    /// The upstream speaks plain HTTP: `server` is `http://<registry>`.
+    public var plainHTTP: Bool
     public var state: State
     public var certificates: Certificates
 
     public init(
-        registry: MirroredRegistry, mirror: MirrorEndpoint, resolveTags: Bool = true,
+        registry: MirroredRegistry, mirror: MirrorEndpoint, resolveTags: Bool = true, plainHTTP: Bool = false,
         state: State = State(backup: false, createdDirectory: false), certificates: Certificates = Certificates()
     ) {
         self.registry = registry
         self.mirror = mirror
         self.resolveTags = resolveTags
+        self.plainHTTP = plainHTTP
         self.state = state
         self.certificates = certificates
     }
@@ -80,7 +83,7 @@ public struct HostsFile: Equatable, Sendable {
             Self.markerLine,
             "\(Self.statePrefix) backup=\(state.backup ? "yes" : "no") created-directory=\(state.createdDirectory ? "yes" : "no")",
         ]
-        if let server = registry.upstreamServer {
+        if let server = plainHTTP ? registry.plainHTTPServer : registry.upstreamServer {
             lines.append("server = \(Self.quoted(server))")
         } else if registry.isCatchAll {
             lines.append("# No server: each registry falls back to its own default endpoint.")

@@ -80,6 +80,13 @@ public struct MirroredRegistry: Hashable, Sendable, Comparable, CustomStringConv
         return "https://\(name)"
     }
 
+    /// `server` for a registry that speaks plain HTTP (an edge site's own
+    /// registry, say): containerd would otherwise try HTTPS on it. Nil for
+    /// the catch-all, which has no server of its own.
+    public var plainHTTPServer: String? {
+        isCatchAll ? nil : "http://\(name)"
+    }
+
     /// containerd (1.6 and later) looks for `host_port_` before `host:port`
     /// (a spelling that also works on Windows); this is that alternative.
     var alternateDirectoryName: String? {

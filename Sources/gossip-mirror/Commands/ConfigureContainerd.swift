@@ -9,7 +9,8 @@ struct ConfigureContainerd: ParsableCommand {
         abstract: "Point containerd at the local mirror: write <hosts-dir>/<registry>/hosts.toml for each mirrored registry.",
         discussion: """
             Each file lists the mirror first (capabilities pull and resolve, or only pull with --no-resolve-tags) and \
-            keeps the real registry as `server` (docker.io: https://registry-1.docker.io; others: https://<host>). \
+            keeps the real registry as `server` (docker.io: https://registry-1.docker.io; others: https://<host>, or \
+            http://<host> for those given with --plain-http-registry). \
             containerd tries the mirror first and falls back to the server on a 404 or a closed port, so a stopped \
             mirror does not break pulls. Changes apply to the next pull; containerd needs no restart.
 
@@ -47,6 +48,11 @@ struct ConfigureContainerd: ParsableCommand {
             discussion: "Default: \(MirroredRegistry.defaults.map(\.name).joined(separator: ", "))."))
     var registry: [String] = []
 
+    @Option(
+        name: .customLong("plain-http-registry"),
+        help: "Registry host whose upstream speaks plain HTTP, e.g. an edge site's own registry at 10.0.0.5:5000: mirrored in addition to --registry (or its default), with http:// as its server. Repeatable.")
+    var plainHTTPRegistry: [String] = []
+
     @Flag(
         name: .customLong("include-default"), inversion: .prefixedNo,
         help: "Also write _default/hosts.toml, containerd's catch-all for registries without a directory of their own.")
@@ -66,18 +72,21 @@ struct ConfigureContainerd: ParsableCommand {
     /// For `ConfigurationSources`: environment variables and YAML keys.
     static let configurableOptions: [ConfigurationSources.Option] = [
         .init(name: "hosts-dir"), .init(name: "mirror-url"), .init(name: "registry", repeatable: true),
-        .init(name: "include-default", flag: true), .init(name: "resolve-tags", flag: true),
+        .init(name: "plain-http-registry", repeatable: true), .init(name: "include-default", flag: true),
+        .init(name: "resolve-tags", flag: true),
     ]
 
     func makeConfigurator() throws -> HostsConfigurator {
         do {
             var registries: [MirroredRegistry] = []
             for text in registry { registries.append(try MirroredRegistry(validating: text)) }
+            var plainHTTP: [MirroredRegistry] = []
+            for text in plainHTTPRegistry { plainHTTP.append(try MirroredRegistry(validating: text)) }
             if registries.isEmpty { registries = MirroredRegistry.defaults }
             if includeDefault { registries.append(.catchAll) }
             return HostsConfigurator(
                 hostsDirectory: hostsDir, registries: registries,
-                mirror: try MirrorEndpoint(validating: mirrorURL), resolveTags: resolveTags)
+                mirror: try MirrorEndpoint(validating: mirrorURL), resolveTags: resolveTags, plainHTTPRegistries: plainHTTP)
         } catch {
             throw ValidationError(error.description)
         }

@@ -30,23 +30,31 @@ struct ContainerdHostsOptions: ParsableArguments {
     var mirrorRegistry: [String] = []
 
     @Option(
+        name: .customLong("plain-http-registry"),
+        help: "Registry host whose upstream speaks plain HTTP: mirrored in addition to --mirror-registry (or its default), with http:// as its server. Repeatable.")
+    var plainHTTPRegistry: [String] = []
+
+    @Option(
         name: .customLong("mirror-url"),
         help: "URL containerd uses to reach this node's registry API (default: from --registry-addr; 0.0.0.0 becomes 127.0.0.1).")
     var mirrorURL: String?
 
     /// For `ConfigurationSources`: the same names as environment variables
     /// (`GOSSIP_MIRROR_CONFIGURE_CONTAINERD=true`, `GOSSIP_MIRROR_HOSTS_DIR`,
-    /// `GOSSIP_MIRROR_MIRROR_REGISTRY=docker.io,ghcr.io`, `GOSSIP_MIRROR_MIRROR_URL`) and YAML keys.
+    /// `GOSSIP_MIRROR_MIRROR_REGISTRY=docker.io,ghcr.io`, `GOSSIP_MIRROR_PLAIN_HTTP_REGISTRY`,
+    /// `GOSSIP_MIRROR_MIRROR_URL`) and YAML keys.
     static let configurableOptions: [ConfigurationSources.Option] = [
         .init(name: "configure-containerd", flag: true),
         .init(name: "hosts-dir"),
         .init(name: "mirror-registry", repeatable: true),
+        .init(name: "plain-http-registry", repeatable: true),
         .init(name: "mirror-url"),
     ]
 
     func validate() throws {
         do {
             _ = try registries()
+            _ = try plainHTTPRegistries()
             if let mirrorURL { _ = try MirrorEndpoint(validating: mirrorURL) }
         } catch {
             throw ValidationError(error.description)
@@ -60,6 +68,12 @@ struct ContainerdHostsOptions: ParsableArguments {
         return registries
     }
 
+    private func plainHTTPRegistries() throws(HostsConfigError) -> [MirroredRegistry] {
+        var registries: [MirroredRegistry] = []
+        for text in plainHTTPRegistry { registries.append(try MirroredRegistry(validating: text)) }
+        return registries
+    }
+
     /// The configurator for this run, or nil without `--configure-containerd`.
     func configurator(registryAddr: String) throws(HostsConfigError) -> HostsConfigurator? {
         guard configureContainerd else { return nil }
@@ -69,7 +83,8 @@ struct ContainerdHostsOptions: ParsableArguments {
         } else {
             mirror = try MirrorEndpoint(listenAddress: registryAddr)
         }
-        return HostsConfigurator(hostsDirectory: hostsDir, registries: try registries(), mirror: mirror)
+        return HostsConfigurator(
+            hostsDirectory: hostsDir, registries: try registries(), mirror: mirror, plainHTTPRegistries: try plainHTTPRegistries())
     }
 
     /// Services to append to `run`'s service group: none, or one that

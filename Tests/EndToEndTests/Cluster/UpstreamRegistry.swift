@@ -5,11 +5,12 @@ import TestSupport
 /// the bridge's address, so every host reaches it across the network, with
 /// TLS from a CA of its own (as real upstreams have).
 ///
-/// TLS, not plain HTTP, because `configure-containerd` writes
-/// `server = "https://<registry>"` for every non-loopback registry, as it
-/// should; containerd trusts the CA because the CA file lies in the
-/// registry's hosts.toml directory, where `configure-containerd` finds and
-/// names it (`ca = [...]`).
+/// TLS, not plain HTTP, because that is the common case and it exercises
+/// more: `configure-containerd` writes `server = "https://<registry>"`, and
+/// containerd trusts the CA because the CA file lies in the registry's
+/// hosts.toml directory, where `configure-containerd` finds and names it
+/// (`ca = [...]`). A plain-HTTP upstream (`--plain-http-registry`) is covered
+/// by `PeerRoutingProcessTests.configureContainerdReachesAPlainHTTPUpstream`.
 final class UpstreamRegistry: @unchecked Sendable {
     // @unchecked: `process` is replaced only by start/stop, which tests call in sequence.
     let address: String
