@@ -101,12 +101,15 @@ blobs=$(awk -v a="$arch" '$1 == "-" || $1 == a { print $2, $3, $4 }' "$image_dir
 human() { awk -v b="$1" 'BEGIN { if (b >= 1e6) printf "%.1f MB", b / 1e6; else if (b >= 1e3) printf "%.1f kB", b / 1e3; else printf "%d B", b }'; }
 
 # Pulls on host N and reports where each blob came from: the upstream if its
-# access log shows a GET of that digest during the pull, else the peers that
-# (by their Bloom summaries) held it; and the mirrors' and upstream's counts.
+# access log shows a GET of that digest during the pull, else the peer that
+# host N's mirror names in its own access log (`source=peer peer=…`), else the
+# peers that (by their Bloom summaries) held it; and the mirrors' and upstream's counts.
 pull_and_report() {
   local n=$1 why=$2 t took h kind digest size source
   local -A up_before=() holders_of=() answered_before=()
-  local peer0 local0 miss0 bytes0 upstream0 drops0
+  local peer0 local0 miss0 bytes0 upstream0 drops0 log0 relayed_by
+  local mirror_log; mirror_log="$(host_dir "$n")/gossip-mirror.log"
+  log0=$(wc -l <"$mirror_log")
   drops0=$(upstream_drops "$n")
   peer0=$(requests_count "$n" peer); local0=$(requests_count "$n" local)
   miss0=$(requests_count "$n" miss); bytes0=$(json_number "$n" peerBytes)
@@ -125,8 +128,13 @@ pull_and_report() {
 
   printf '   %-9s %-21s %9s   %s\n' "blob" "digest" "size" "came from"
   while read -r kind digest size; do
+    # The peer host N's mirror relayed this blob from, by its access log.
+    relayed_by=$(tail -n +"$((log0 + 1))" "$mirror_log" | grep ' request$' | grep -F "$digest" |
+      grep -F 'method=GET' | grep -F 'source=peer' | grep -o 'peer=[^ ]*' | tail -n 1 | cut -d= -f2) || true
     if [ "$(upstream_requests "${digest#sha256:}")" -gt "${up_before[$digest]}" ]; then
       source="upstream (the mirror answered 404)"
+    elif [ -n "$relayed_by" ]; then
+      source="peer: $relayed_by (verified)"
     elif [[ ${holders_of[$digest]} == *" "* ]]; then
       source="peer: one of ${holders_of[$digest]// /, }"
     elif [ -n "${holders_of[$digest]}" ]; then

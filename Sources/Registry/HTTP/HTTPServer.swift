@@ -115,8 +115,12 @@ public struct HTTPServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
-                    let (written, signal) = AsyncStream.makeStream(of: Void.self)
-                    try channel.pipeline.syncOperations.addHandler(ResponseWrittenSignal(signal))
+                    var written: AsyncStream<Bool>?
+                    if accessLog {
+                        let (stream, signal) = AsyncStream.makeStream(of: Bool.self)
+                        try channel.pipeline.syncOperations.addHandler(ResponseWrittenSignal(signal))
+                        written = stream
+                    }
                     let connection = try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
                         wrappingChannelSynchronously: channel)
                     return Connection(channel: connection, responsesWritten: written)
@@ -137,18 +141,18 @@ public struct HTTPServer: Sendable {
         }
     }
 
-    /// One accepted connection: the async channel, and a signal for each
-    /// response whose last byte has been written to the socket.
+    /// One accepted connection: the async channel and, with the access log
+    /// on, whether each response's last byte was written to the socket.
     private struct Connection: Sendable {
         let channel: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
-        let responsesWritten: AsyncStream<Void>
+        let responsesWritten: AsyncStream<Bool>?
     }
 
     private func serve(_ connection: Connection) async {
         let remote = connection.channel.channel.remoteAddress
         do {
             try await connection.channel.executeThenClose { inbound, outbound in
-                var written = connection.responsesWritten.makeAsyncIterator()
+                var written = connection.responsesWritten?.makeAsyncIterator()
                 var head: HTTPRequestHead?
                 for try await part in inbound {
                     switch part {
@@ -165,14 +169,18 @@ public struct HTTPServer: Sendable {
                         var bytes: Int64 = 0
                         do {
                             try await write(response, for: h, to: outbound, bytes: &bytes)
-                            // Returns once the last byte is in the socket (a
-                            // file region is written after `write` returns).
-                            await written.next()
                         } catch {
-                            logAccess(h, response, bytes: bytes, since: started, remote: remote, error: error)
+                            logAccess(h, response, bytes: bytes, since: started, remote: remote, error: "\(error)")
                             throw error
                         }
-                        logAccess(h, response, bytes: bytes, since: started, remote: remote, error: nil)
+                        if written != nil {
+                            // Wait for the last byte to reach the socket: a
+                            // file region is written after `write` returns.
+                            let complete = await written?.next() ?? false
+                            logAccess(
+                                h, response, bytes: bytes, since: started, remote: remote,
+                                error: complete ? nil : "the connection closed before the response was written")
+                        }
                         if !h.isKeepAlive { return }
                     }
                 }
@@ -184,7 +192,7 @@ public struct HTTPServer: Sendable {
 
     private func logAccess(
         _ request: HTTPRequestHead, _ response: HTTPResponse, bytes: Int64, since started: ContinuousClock.Instant,
-        remote: SocketAddress?, error: (any Error)?
+        remote: SocketAddress?, error: String?
     ) {
         guard accessLog else { return }
         var metadata = response.logMetadata
@@ -292,16 +300,18 @@ final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
     }
 }
 
-/// Signals each response whose `.end` part has been written to the socket.
-/// Writes complete in order, so by then every body byte before it (a
-/// sendfile region included) is written too.
+/// Reports, for each response, whether its `.end` part was written to the
+/// socket (true) or failed (false, e.g. the connection closed). Writes
+/// complete in order, so by then every body byte before it (a sendfile
+/// region included) is written too. Only in the pipeline with the access log
+/// on: every response is then awaited, so the stream does not grow.
 final class ResponseWrittenSignal: ChannelOutboundHandler, RemovableChannelHandler, Sendable {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let signal: AsyncStream<Void>.Continuation
+    private let signal: AsyncStream<Bool>.Continuation
 
-    init(_ signal: AsyncStream<Void>.Continuation) {
+    init(_ signal: AsyncStream<Bool>.Continuation) {
         self.signal = signal
     }
 
@@ -312,7 +322,9 @@ final class ResponseWrittenSignal: ChannelOutboundHandler, RemovableChannelHandl
         }
         let written = promise ?? context.eventLoop.makePromise()
         let signal = self.signal
-        written.futureResult.whenComplete { _ in signal.yield() }
+        written.futureResult.whenComplete { result in
+            if case .success = result { signal.yield(true) } else { signal.yield(false) }
+        }
         context.write(data, promise: written)
     }
 

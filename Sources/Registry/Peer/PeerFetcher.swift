@@ -39,7 +39,9 @@ public final class PeerFetcher: Sendable {
             // (`CURL_MAX_WRITE_SIZE`) is larger, so one always fits.
             precondition(minChunkSize >= 16 << 10 && maxChunkSize >= minChunkSize)
             precondition(maxBufferedChunks >= 1 && bufferBudget >= 0 && maxCachedConnections >= 1)
-            precondition(receiveBufferSize >= 1024)  // libcurl's minimum
+            // libcurl's bounds for CURLOPT_BUFFERSIZE (CURL_MAX_READ_SIZE, 10 MB).
+            precondition((1024...10 << 20).contains(receiveBufferSize))
+            precondition(maxChunkSize <= 1 << 30)
             self.minChunkSize = minChunkSize
             self.maxChunkSize = maxChunkSize
             self.maxBufferedChunks = maxBufferedChunks

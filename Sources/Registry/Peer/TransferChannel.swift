@@ -90,6 +90,9 @@ final class TransferChannel: Sendable {
             // A delivery is never refused into an empty buffer (libcurl
             // cannot take part of one back); as deliveries are at most 16 KiB
             // <= chunk size <= limit, the buffer never exceeds the largest limit.
+            // A pause with a consumer waiting (possible with one buffered
+            // chunk) is handed over by the `flush()` at the end of this pass,
+            // which also asks for the resume.
             if s.bufferedBytes > 0, s.bufferedBytes + n > limit {
                 s.producerPaused = true
                 s.pauses += 1
