@@ -149,39 +149,39 @@ struct PeerRoutingProcessTests {
     /// pulls past the mirror's 404 from the upstream.
     @Test func configureContainerdReachesAPlainHTTPUpstream() async throws {
         // The namespace is only there to give this host a non-loopback address.
-        let network = try await NetworkNamespace.create()
-        defer { Task { await network.remove() } }
-        try await RegistryProcess.with(address: network.hostAddress) { upstream in
-            try await ContainerdProcess.with(namespace: "k8s.io") { containerd in
-                let dir = try TemporaryDirectory()
-                let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-                let image = try await TestImageBuilder(layerSizes: [1000, 300_000], seed: 41).write(to: "\(dir.path)/image", tag: "v1")
-                let reference = try await upstream.push(image, repository: "e2e/plain")
-                let mirror = try Self.node(
-                    "mirror", "\(MembershipProcessTests.subnet(9)).1", key: key, join: [], layout: "\(dir.path)/m", dir: dir)
-                defer { kill(mirror.pid, SIGKILL) }
-                try #require(await poll(timeout: .seconds(10)) { await mirror.status() != nil } != nil, "\(mirror.log)")
+        try await NetworkNamespace.with { network in
+            try await RegistryProcess.with(address: network.hostAddress) { upstream in
+                try await ContainerdProcess.with(namespace: "k8s.io") { containerd in
+                    let dir = try TemporaryDirectory()
+                    let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+                    let image = try await TestImageBuilder(layerSizes: [1000, 300_000], seed: 41).write(to: "\(dir.path)/image", tag: "v1")
+                    let reference = try await upstream.push(image, repository: "e2e/plain")
+                    let mirror = try Self.node(
+                        "mirror", "\(MembershipProcessTests.subnet(9)).1", key: key, join: [], layout: "\(dir.path)/m", dir: dir)
+                    defer { kill(mirror.pid, SIGKILL) }
+                    try #require(await poll(timeout: .seconds(10)) { await mirror.status() != nil } != nil, "\(mirror.log)")
 
-                let hosts = "\(dir.path)/hosts"
-                try FileManager.default.createDirectory(atPath: hosts, withIntermediateDirectories: true)
-                func configure(_ options: [String]) async throws {
-                    try await Subprocess.run(
-                        [MirrorProcess.binary, "configure-containerd", "--hosts-dir", hosts, "--mirror-url", "http://\(mirror.registryAddress)"]
-                            + options)
-                }
-                let file = "\(hosts)/\(upstream.host)/hosts.toml"
-                try await configure(["--registry", upstream.host])
-                #expect(try String(contentsOfFile: file, encoding: .utf8).contains("server = \"https://\(upstream.host)\""))
-                await #expect(throws: (any Error).self, "containerd should not reach a plain-HTTP upstream over HTTPS") {
+                    let hosts = "\(dir.path)/hosts"
+                    try FileManager.default.createDirectory(atPath: hosts, withIntermediateDirectories: true)
+                    func configure(_ options: [String]) async throws {
+                        try await Subprocess.run(
+                            [MirrorProcess.binary, "configure-containerd", "--hosts-dir", hosts, "--mirror-url", "http://\(mirror.registryAddress)"]
+                                + options)
+                    }
+                    let file = "\(hosts)/\(upstream.host)/hosts.toml"
+                    try await configure(["--registry", upstream.host])
+                    #expect(try String(contentsOfFile: file, encoding: .utf8).contains("server = \"https://\(upstream.host)\""))
+                    await #expect(throws: (any Error).self, "containerd should not reach a plain-HTTP upstream over HTTPS") {
+                        try await containerd.pull(reference, hostsDir: hosts, plainHTTP: false)
+                    }
+
+                    try await configure(["--registry", "docker.io", "--plain-http-registry", upstream.host])
+                    #expect(try String(contentsOfFile: file, encoding: .utf8).contains("server = \"http://\(upstream.host)\""))
                     try await containerd.pull(reference, hostsDir: hosts, plainHTTP: false)
+                    #expect(try await containerd.imageNames().contains(reference))
+                    let counts = try #require(await mirror.status()?.registry)
+                    #expect(counts.requests["miss", default: 0] >= 1, "containerd asked the mirror first")
                 }
-
-                try await configure(["--registry", "docker.io", "--plain-http-registry", upstream.host])
-                #expect(try String(contentsOfFile: file, encoding: .utf8).contains("server = \"http://\(upstream.host)\""))
-                try await containerd.pull(reference, hostsDir: hosts, plainHTTP: false)
-                #expect(try await containerd.imageNames().contains(reference))
-                let counts = try #require(await mirror.status()?.registry)
-                #expect(counts.requests["miss", default: 0] >= 1, "containerd asked the mirror first")
             }
         }
     }

@@ -100,27 +100,27 @@ import TestSupport
     func requestsFromAnotherHostNeedAToken() async throws {
         let dir = try TemporaryDirectory()
         let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-        let ns = try await NetworkNamespace.create()
-        defer { Task { await ns.remove() } }
-        let node = try MirrorProcess(
-            name: "guarded", host: "127.0.\(Int.random(in: 2...250)).\(Int.random(in: 2...250))", keyFiles: [key], join: [],
-            directory: dir.path, extra: ["--registry-addr", "\(ns.hostAddress):5000"])
-        defer { kill(node.pid, SIGKILL) }
-        let up = await poll(timeout: .seconds(10)) { await node.status() != nil }
-        try #require(up != nil, "\(node.log)")
-        let url = "http://\(ns.hostAddress):5000/v2/"
-        var answer = try await ns.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", url])
-        for _ in 0..<50 where answer.stdout.isEmpty {
-            // The listener may still be binding: poll with a deadline.
-            try await Task.sleep(for: .milliseconds(100))
-            answer = try await ns.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", url])
+        try await NetworkNamespace.with { ns in
+            let node = try MirrorProcess(
+                name: "guarded", host: "127.0.\(Int.random(in: 2...250)).\(Int.random(in: 2...250))", keyFiles: [key], join: [],
+                directory: dir.path, extra: ["--registry-addr", "\(ns.hostAddress):5000"])
+            defer { kill(node.pid, SIGKILL) }
+            let up = await poll(timeout: .seconds(10)) { await node.status() != nil }
+            try #require(up != nil, "\(node.log)")
+            let url = "http://\(ns.hostAddress):5000/v2/"
+            var answer = try await ns.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", url])
+            for _ in 0..<50 where answer.stdout.isEmpty {
+                // The listener may still be binding: poll with a deadline.
+                try await Task.sleep(for: .milliseconds(100))
+                answer = try await ns.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "--max-time", "5", url])
+            }
+            #expect(answer.stdout.hasSuffix("401"), "\(answer.stdout)")
+            #expect(answer.stdout.contains("UNAUTHORIZED"))
+            let forged = try await ns.run([
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Gossip-Mirror-Token: v1.1.AAAA", url,
+            ])
+            #expect(forged.stdout == "401")
+            #expect((await node.status()?.registry?.rejectedTokens ?? 0) >= 2)
         }
-        #expect(answer.stdout.hasSuffix("401"), "\(answer.stdout)")
-        #expect(answer.stdout.contains("UNAUTHORIZED"))
-        let forged = try await ns.run([
-            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "X-Gossip-Mirror-Token: v1.1.AAAA", url,
-        ])
-        #expect(forged.stdout == "401")
-        #expect((await node.status()?.registry?.rejectedTokens ?? 0) >= 2)
     }
 }

@@ -36,6 +36,21 @@ struct NetworkNamespace: Sendable {
         return ns
     }
 
+    /// Runs `body` with a new namespace and removes the namespace afterwards,
+    /// whether `body` returns or throws. (A `defer { Task { … } }` does not
+    /// do: the test process may exit before that task runs.)
+    static func with<Result: Sendable>(_ body: (NetworkNamespace) async throws -> Result) async throws -> Result {
+        let ns = try await create()
+        do {
+            let result = try await body(ns)
+            await ns.remove()
+            return result
+        } catch {
+            await ns.remove()
+            throw error
+        }
+    }
+
     /// Runs a command inside the namespace.
     @discardableResult
     func run(_ arguments: [String]) async throws -> Subprocess.Output {
