@@ -133,7 +133,9 @@ extension SWIM.Instance {
                     asAlive.status = .alive
                     alive(asAlive, now, &out)
                 }
-                suspect(name: state.name, incarnation: state.incarnation, from: peer, now, &out)
+                // The peer passes the suspicion on; it did not necessarily
+                // suspect on its own, so it is no confirmation.
+                suspect(name: state.name, incarnation: state.incarnation, from: peer, confirming: false, now, &out)
             case .left:
                 declareDead(name: state.name, incarnation: state.incarnation, from: state.name, now, &out)
             }

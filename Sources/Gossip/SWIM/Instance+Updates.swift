@@ -75,8 +75,12 @@ extension SWIM.Instance {
     /// A suspicion (SWIM §4.2 with Lifeguard §4.2 timeouts). A suspicion of
     /// ourselves is refuted; repeated suspicions from distinct members
     /// confirm a running timer and are passed on.
+    /// A suspicion of `name`. `confirming: false` for a suspicion learnt
+    /// from another member's state (push/pull) rather than from an accuser:
+    /// it may start a suspicion, but never counts as a Lifeguard confirmation,
+    /// which must come from a member that suspects on its own.
     mutating func suspect(
-        name: String, incarnation: SWIM.Incarnation, from accuser: String, _ now: SWIM.Instant,
+        name: String, incarnation: SWIM.Incarnation, from accuser: String, confirming: Bool = true, _ now: SWIM.Instant,
         _ out: inout [SWIM.Directive]
     ) {
         if name == myself.name {
@@ -85,7 +89,7 @@ extension SWIM.Instance {
         }
         guard var member = members[name], incarnation >= member.incarnation else { return }
         if member.status == .suspect, var running = suspicions[name], running.incarnation == incarnation {
-            if running.confirm(by: accuser) {
+            if confirming, running.confirm(by: accuser) {
                 suspicions[name] = running
                 broadcasts.enqueue(.suspect(name: name, incarnation: incarnation, from: accuser))
             }

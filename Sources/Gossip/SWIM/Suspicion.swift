@@ -71,6 +71,13 @@ extension SWIM {
         /// minimum timeout any refutation has long spread, and a real death
         /// is usually confirmed by then, so this costs little and delays
         /// nothing: the deadline is unchanged.
+        ///
+        /// "Once more" is one more round of gossip: the broadcast queue
+        /// retransmits it up to its limit, as any update. The reminder is only
+        /// safe together with those corrections: a member that missed both
+        /// the suspicion and the refutation starts a stale suspicion from it,
+        /// and it is the correction (from the suspect itself, answering the
+        /// buddy-system ping, or from any member it gossips to) that ends it.
         public var reminderDue: Instant? {
             reminded || expectedConfirmations == 0 || confirmations > 0 ? nil : startedAt + minimum
         }
