@@ -52,18 +52,26 @@ public final class ContainerdProcess: @unchecked Sendable {
         socketPath = directory.appending("c.sock")
         configPath = directory.appending("config.toml")
         logPath = directory.appending("containerd.log")
-        let disabled = Self.disabledPlugins.filter { !$0.hasSuffix(".\(snapshotter)") }
-        let config = """
+        try Self.configuration(root: root, state: state, socket: socketPath, snapshotter: snapshotter, extra: extraConfig)
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    /// A containerd config (version 2) for a test instance: its own root,
+    /// state and socket, only the `snapshotter` snapshotter, none of the
+    /// plugins that need cgroups or run containers, and `extra` TOML appended.
+    public static func configuration(root: String, state: String, socket: String, snapshotter: String, extra: String = "") -> String {
+        let disabled = disabledPlugins.filter { !$0.hasSuffix(".\(snapshotter)") }
+        return """
             version = 2
             root = "\(root)"
             state = "\(state)"
             disabled_plugins = [\(disabled.map { "\"\($0)\"" }.joined(separator: ", "))]
 
             [grpc]
-              address = "\(socketPath)"
+              address = "\(socket)"
 
             [ttrpc]
-              address = "\(socketPath).ttrpc"
+              address = "\(socket).ttrpc"
 
             [debug]
               address = ""
@@ -72,10 +80,9 @@ public final class ContainerdProcess: @unchecked Sendable {
             [metrics]
               address = ""
 
-            \(extraConfig)
+            \(extra)
 
             """
-        try config.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     /// Starts containerd and waits until its socket accepts connections.

@@ -98,8 +98,14 @@ public final class RegistryProcess: Sendable {
         directory.remove()
     }
 
-    private static func configuration(storage: String, address: String, port: Int) -> String {
-        """
+    /// A docker-registry config: filesystem storage under `storage`,
+    /// listening on `address:port`, with TLS when `tls` names a certificate
+    /// and key.
+    public static func configuration(
+        storage: String, address: String, port: Int, tls: (certificate: String, key: String)? = nil
+    ) -> String {
+        let tlsSection = tls.map { "\n  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)" } ?? ""
+        return """
         version: 0.1
         log:
           level: info
@@ -113,7 +119,7 @@ public final class RegistryProcess: Sendable {
           cache:
             blobdescriptor: inmemory
         http:
-          addr: \(address):\(port)
+          addr: \(address):\(port)\(tlsSection)
         health:
           storagedriver:
             enabled: false

@@ -46,25 +46,9 @@ final class ClusterHost: @unchecked Sendable {
     // MARK: containerd
 
     func startContainerd() async throws {
-        let disabled = ContainerdProcess.disabledPlugins.filter { !$0.hasSuffix(".native") }
         let config = directory + "/containerd.toml"
-        try """
-        version = 2
-        root = "\(root)"
-        state = "\(directory)/state"
-        disabled_plugins = [\(disabled.map { "\"\($0)\"" }.joined(separator: ", "))]
-
-        [grpc]
-          address = "\(socket)"
-        [ttrpc]
-          address = "\(socket).ttrpc"
-        [debug]
-          address = ""
-          level = "info"
-        [metrics]
-          address = ""
-
-        """.write(toFile: config, atomically: true, encoding: .utf8)
+        try ContainerdProcess.configuration(root: root, state: directory + "/state", socket: socket, snapshotter: "native")
+            .write(toFile: config, atomically: true, encoding: .utf8)
         let process = try Subprocess.launch(
             ["ip", "netns", "exec", namespace, "containerd", "--config", config], logPath: containerdLogPath)
         ledger.record(.pid, "\(process.pid)")

@@ -23,33 +23,17 @@ final class UpstreamRegistry: @unchecked Sendable {
     private var process: RunningProcess?
 
     init(network: ClusterNetwork, ledger: ClusterLedger) async throws {
-        address = "\(network.gateway):5000"
+        let port = 5000
+        address = "\(network.gateway):\(port)"
         directory = ledger.directory + "/upstream"
         trustDirectory = directory + "/trust"
         self.ledger = ledger
         try FileManager.default.createDirectory(atPath: trustDirectory, withIntermediateDirectories: true)
         try await makeCertificates(ip: network.gateway)
-        try """
-        version: 0.1
-        log:
-          level: info
-          accesslog:
-            disabled: false
-        storage:
-          filesystem:
-            rootdirectory: \(directory)/storage
-          delete:
-            enabled: true
-        http:
-          addr: \(address)
-          tls:
-            certificate: \(directory)/server.crt
-            key: \(directory)/server.key
-        health:
-          storagedriver:
-            enabled: false
-
-        """.write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
+        try RegistryProcess.configuration(
+            storage: directory + "/storage", address: network.gateway, port: port,
+            tls: (certificate: directory + "/server.crt", key: directory + "/server.key")
+        ).write(toFile: directory + "/config.yml", atomically: true, encoding: .utf8)
         try await start()
     }
 
