@@ -95,6 +95,7 @@ struct HostsConfigContentTests {
 
                 [host."http://127.0.0.1:5000"]
                   capabilities = ["pull", "resolve"]
+                  dial_timeout = "200ms"
 
                 """)
         #expect(HostsFile.state(of: file.bytes) == .init(backup: false, createdDirectory: true))

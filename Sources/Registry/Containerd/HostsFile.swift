@@ -50,6 +50,12 @@ public struct HostsFile: Equatable, Sendable {
     }
 
     public static let fileName = "hosts.toml"
+    /// How long containerd waits to connect to the mirror before it goes
+    /// to the next host (containerd 1.7 and later; 1.6 ignores the key). A
+    /// mirror on this node answers or refuses at once; a mirror URL on an
+    /// unreachable address would otherwise hold every pull for the default
+    /// 30 s. 200 ms, as the mirror's own connect timeout to peers.
+    public static let mirrorDialTimeout = "200ms"
     public static let backupFileName = "hosts.toml.gossip-mirror.bak"
 
     static let markerLine =
@@ -100,6 +106,7 @@ public struct HostsFile: Equatable, Sendable {
         lines.append("")
         lines.append("[host.\(Self.quoted(mirror.url))]")
         lines.append("  capabilities = [\(capabilities.map(Self.quoted).joined(separator: ", "))]")
+        lines.append("  dial_timeout = \(Self.quoted(Self.mirrorDialTimeout))")
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -12,7 +12,7 @@ struct ConfigureContainerd: ParsableCommand {
             keeps the real registry as `server` (docker.io: https://registry-1.docker.io; others: https://<host>, or \
             http://<host> for those given with --plain-http-registry). \
             containerd tries the mirror first and falls back to the server on a 404 or a closed port, so a stopped \
-            mirror does not break pulls. Changes apply to the next pull; containerd needs no restart.
+            mirror does not break pulls (containerd 1.7+ also gives up connecting to the mirror after dial_timeout, 200ms). Changes apply to the next pull; containerd needs no restart.
 
             containerd reads these files only if its CRI registry `config_path` names --hosts-dir. In \
             /etc/containerd/config.toml (version 2): [plugins."io.containerd.grpc.v1.cri".registry] \
