@@ -426,6 +426,43 @@ struct ClusterScenarioTests {
         }
     }
 
+    // MARK: 8
+
+    /// A firewall rule on host-1 refuses the datagrams it sends to host-2
+    /// (EPERM from sendto). Each is one lost packet: the gossip socket stays
+    /// open, host-1 keeps talking to the others, and probes through them keep
+    /// host-2 alive in every view.
+    @Test func aLocalFirewallRuleAgainstOnePeerCostsOnlyThosePackets() async throws {
+        try await Cluster.run("8 local firewall against one peer", hosts: 3) { c in
+            let all: Set = ["host-1", "host-2", "host-3"]
+            try c.require(await c.converged(c.hosts, names: all, timeout: .seconds(30)) != nil, "the cluster did not form")
+            let before = try #require(await c[1].status()?.gossip)
+            try await c.blockGossip(from: c[1], to: c[2])
+            let watch = MembershipWatch(hosts: c.hosts, names: all)
+            let watching = Task { await watch.run() }
+            // Several probe rounds' worth of refused datagrams.
+            let refused = await poll(timeout: .seconds(30), every: .milliseconds(200)) {
+                (await c[1].status()?.gossip.sendFailures ?? 0) >= before.sendFailures + 10
+            }
+            try c.require(refused != nil, "host-1 never reported refused datagrams")
+            let sentBefore = try #require(await c[1].status()?.gossip.packetsSent)
+            let sending = await poll(timeout: .seconds(10), every: .milliseconds(200)) {
+                (await c[1].status()?.gossip.packetsSent ?? 0) > sentBefore + 10
+            }
+            c.check(sending != nil, "host-1 stopped sending to the others")
+            await watch.stop()
+            watching.cancel()
+            let after = try #require(await c[1].status()?.gossip)
+            c.check(after.socketReopens == before.socketReopens, "the socket was reopened \(after.socketReopens - before.socketReopens) times")
+            let anomalies = await watch.anomalies
+            c.check(anomalies.isEmpty, "members were not alive everywhere: \(anomalies.prefix(5))")
+            let converged = await c.converged(c.hosts, names: all, timeout: .seconds(5))
+            let views = await Self.views(c.hosts)
+            c.check(converged != nil, "views differ: \(views)")
+            c.note("\(after.sendFailures - before.sendFailures) datagrams refused, 0 reopens, every member alive throughout")
+        }
+    }
+
     // MARK: Helpers
 
     static func counts(_ hosts: [ClusterHost]) async -> [String: RegistryCounts] {

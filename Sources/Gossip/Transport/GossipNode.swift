@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The network shell around `SWIM.Instance`: UDP for probes and gossip, TCP
 /// for joins, push/pull and payload transfer, every datagram and frame
@@ -25,7 +26,8 @@ public actor GossipNode {
     /// The advertised endpoint, fixed once `run()` has bound its sockets.
     nonisolated public let advertisedEndpoint: SWIM.Endpoint
 
-    private var datagrams: NIOAsyncChannelOutboundWriter<AddressedEnvelope<ByteBuffer>>?
+    /// Where datagrams go out (see `DatagramSocket`), while the socket is open.
+    private var datagramSocket: DatagramSocket?
     private var outboundJobs: AsyncStream<OutboundJob>.Continuation?
     private var subscribers: [UInt64: AsyncStream<SWIM.MembershipEvent>.Continuation] = [:]
     private var nextSubscriberID: UInt64 = 0
@@ -189,7 +191,7 @@ public actor GossipNode {
         } catch {
             // An `NIOAsyncChannel` must be closed through `executeThenClose`:
             // its writer traps when it is dropped unfinished.
-            try? await udp.executeThenClose { _, _ in }
+            try? await udp.channel.executeThenClose { _, _ in }
             throw failedToBind(error, protocol: "TCP")
         }
         let (jobs, jobsContinuation) = AsyncStream<OutboundJob>.makeStream()
@@ -220,34 +222,56 @@ public actor GossipNode {
         logger.info("gossip stopped")
     }
 
-    private typealias DatagramChannel = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+    /// The bound UDP socket: NIO reads it, `DatagramSocket` writes it.
+    private struct DatagramChannel: Sendable {
+        let channel: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+        let socket: DatagramSocket
+    }
 
     private func bindDatagrams() async throws -> DatagramChannel {
         let bind = configuration.bindAddress
-        return try await DatagramBootstrap(group: group)
-            .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: bind.host, port: Int(bind.port)) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(DatagramErrorAbsorber())
-                    return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
-                }
+        let address = try SocketAddress.makeAddressResolvingHost(bind.host, port: Int(bind.port))
+        let socket = try DatagramSocket(binding: address)
+        // The async `withBoundSocket(_:channelInitializer:)` of DatagramBootstrap
+        // fails with "operation unsupported" (swift-nio 2.101), the future-based
+        // one works: the initializer hands the async wrapper out through a box.
+        let wrapped = Mutex<NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>?>(nil)
+        let bootstrap = DatagramBootstrap(group: group).channelInitializer { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try channel.pipeline.syncOperations.addHandler(DatagramErrorAbsorber())
+                let asyncChannel = try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(
+                    wrappingChannelSynchronously: channel)
+                wrapped.withLock { $0 = asyncChannel }
             }
+        }
+        do {
+            _ = try await bootstrap.withBoundSocket(try socket.duplicateForReading()).get()
+        } catch {
+            // A wrapper made before the failure must be closed through
+            // `executeThenClose` (its writer traps when dropped unfinished).
+            if let made = wrapped.withLock({ $0.take() }) { try? await made.executeThenClose { _, _ in } }
+            throw error
+        }
+        guard let channel = wrapped.withLock({ $0.take() }) else {
+            throw IOError(errnoCode: EINVAL, reason: "the gossip datagram channel was not initialised")
+        }
+        return DatagramChannel(channel: channel, socket: socket)
     }
 
     /// Receives datagrams until cancelled, reopening the socket if an error
-    /// closes it: NIO closes a datagram channel on most send errors (EPERM
-    /// from a firewall rule, EHOSTUNREACH), which concern one peer, and the
-    /// node must survive them — SWIM treats the lost packets as loss.
+    /// closes it. Sends no longer can (they bypass NIO, see `DatagramSocket`);
+    /// a read error that NIO treats as fatal still could, and the node must
+    /// survive it: SWIM treats the packets lost meanwhile as loss.
     private func serveDatagrams(first: DatagramChannel) async throws {
         var next: DatagramChannel? = first
         while !Task.isCancelled, !stopRequested {
             do {
-                let channel: DatagramChannel
-                if let pending = next { channel = pending } else { channel = try await bindDatagrams() }
+                let udp: DatagramChannel
+                if let pending = next { udp = pending } else { udp = try await bindDatagrams() }
                 next = nil
-                try await channel.executeThenClose { inbound, outbound in
-                    self.datagrams = outbound
-                    defer { self.datagrams = nil }
+                try await udp.channel.executeThenClose { inbound, _ in
+                    self.datagramSocket = udp.socket
+                    defer { self.datagramSocket = nil }
                     try await self.receiveDatagrams(inbound)
                 }
             } catch {
@@ -359,12 +383,18 @@ public actor GossipNode {
     }
 
     private func sendDatagram(_ body: [UInt8], to endpoint: SWIM.Endpoint) async {
-        guard let datagrams, let address = socketAddress(endpoint) else { return }
+        guard let datagramSocket, let address = socketAddress(endpoint) else { return }
         let sealed = envelope.seal(body, with: keyring, timestamp: Self.wallClockMilliseconds)
+        if let error = datagramSocket.send(sealed, to: address) {
+            // One peer's problem (a firewall rule, no route) or a full send
+            // buffer: the datagram is lost, as UDP may lose it anyway.
+            statistics.sendFailures += 1
+            logger.trace("gossip datagram not sent", metadata: ["to": "\(endpoint)", "errno": "\(error)"])
+            return
+        }
         statistics.packetsSent += 1
         statistics.bytesSent += sealed.count
         metrics.sent(bytes: sealed.count)
-        try? await datagrams.write(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: sealed)))
     }
 
     // MARK: Inbound

@@ -15,6 +15,9 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
     public var rejectedMalformed = 0
     /// Times the UDP socket was reopened after an error closed it.
     public var socketReopens = 0
+    /// Datagrams the kernel refused to send (a firewall rule, no route, a
+    /// full send buffer); each is lost, the socket stays open.
+    public var sendFailures = 0
 
     public init() {}
 

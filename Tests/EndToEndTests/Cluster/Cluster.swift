@@ -280,6 +280,22 @@ final class Cluster: @unchecked Sendable {
         note("partitioned: " + sides.map { $0.map(\.name).joined(separator: ", ") }.joined(separator: " | "))
     }
 
+    /// A local firewall on `host` against `peer`'s gossip port: an nft
+    /// output drop, so that `sendto(2)` fails with EPERM in `host`.
+    func blockGossip(from host: ClusterHost, to peer: ClusterHost) async throws {
+        try await network.nft(
+            in: host.index,
+            """
+            table inet gm_local_firewall {
+              chain output {
+                type filter hook output priority 0; policy accept;
+                ip daddr \(peer.address) udp dport 7946 drop
+              }
+            }
+            """, scratch: directory)
+        note("\(host.name) drops its own gossip datagrams to \(peer.name)")
+    }
+
     func heal() async throws {
         for host in hosts { try await network.deleteTable(in: host.index, "gm_partition") }
         note("partition healed")
