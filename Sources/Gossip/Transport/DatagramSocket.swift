@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -19,10 +20,12 @@ import Darwin
 /// other member meanwhile. Here a failed send is counted and dropped, as is
 /// one that finds the send buffer full (EAGAIN; UDP may drop anyway).
 ///
-/// `Sendable`: the descriptor is immutable, sendto(2) on one socket is safe
-/// from any thread, and it is closed only in `deinit`, when no one can send.
+/// `Sendable`: the descriptor sits in an atomic, sendto(2) on one socket is
+/// safe from any thread, and `close()` swaps it for -1 first. The owner (the
+/// `GossipNode` actor) sends and closes from its own isolation, so a send
+/// never races the close and finds a descriptor number already reused.
 final class DatagramSocket: Sendable {
-    private let descriptor: CInt
+    private let descriptor: Atomic<CInt>
 
     /// A UDP socket bound to `address` with `SO_REUSEADDR`.
     init(binding address: SocketAddress) throws {
@@ -44,29 +47,38 @@ final class DatagramSocket: Sendable {
         let bound = Self.withSockAddr(address) { bind(fd, $0, $1) }
         guard bound == 0 else {
             let code = errno
-            close(fd)
+            _ = systemClose(fd)
             throw IOError(errnoCode: code, reason: "bind(\(address))")
         }
-        descriptor = fd
+        descriptor = Atomic(fd)
     }
 
     deinit {
-        close(descriptor)
+        close()
+    }
+
+    /// Closes the socket (NIO's duplicate stays open until its channel
+    /// closes). Idempotent. The port is free again once both are closed.
+    func close() {
+        let fd = descriptor.exchange(-1, ordering: .acquiringAndReleasing)
+        if fd >= 0 { _ = systemClose(fd) }
     }
 
     /// A duplicate of the descriptor for NIO's channel, which closes it
     /// when the channel closes (and makes the socket non-blocking).
     func duplicateForReading() throws -> CInt {
-        let fd = dup(descriptor)
+        let fd = dup(descriptor.load(ordering: .acquiring))
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "dup") }
         return fd
     }
 
     /// Sends one datagram without blocking; nil if it went out, else the errno.
     func send(_ bytes: [UInt8], to address: SocketAddress) -> CInt? {
+        let fd = descriptor.load(ordering: .acquiring)
+        guard fd >= 0 else { return EBADF }
         let sent = bytes.withUnsafeBytes { buffer in
             Self.withSockAddr(address) { sockaddr, length in
-                sendto(descriptor, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT), sockaddr, length)
+                sendto(fd, buffer.baseAddress, buffer.count, CInt(MSG_DONTWAIT), sockaddr, length)
             }
         }
         return sent < 0 ? errno : nil
@@ -91,4 +103,15 @@ final class DatagramSocket: Sendable {
             return body(&empty, 0)
         }
     }
+}
+
+/// close(2), named apart from `DatagramSocket.close()`.
+private func systemClose(_ fd: CInt) -> CInt {
+    #if canImport(Glibc)
+    Glibc.close(fd)
+    #elseif canImport(Musl)
+    Musl.close(fd)
+    #else
+    Darwin.close(fd)
+    #endif
 }

@@ -269,6 +269,8 @@ public actor GossipNode {
                 let udp: DatagramChannel
                 if let pending = next { udp = pending } else { udp = try await bindDatagrams() }
                 next = nil
+                // Free the port for the next socket as soon as this one is done.
+                defer { udp.socket.close() }
                 try await udp.channel.executeThenClose { inbound, _ in
                     self.datagramSocket = udp.socket
                     defer { self.datagramSocket = nil }
