@@ -13,10 +13,16 @@ struct GossipMetrics: Sendable {
     private let membersByStatus: [SWIM.Status: Gauge] = Dictionary(
         uniqueKeysWithValues: SWIM.Status.allCases.map { ($0, Gauge(label: "gossip_members", dimensions: [("state", "\($0)")])) })
     private let health = Gauge(label: "gossip_local_health_score")
+    private let sendFailures = Counter(label: "gossip_send_failures_total")
 
     func sent(bytes: Int) {
         packetsSent.increment()
         bytesSent.increment(by: bytes)
+    }
+
+    /// A datagram the kernel refused to send (see `DatagramSocket`).
+    func sendFailed() {
+        sendFailures.increment()
     }
 
     func received(bytes: Int) {

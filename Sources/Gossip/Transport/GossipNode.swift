@@ -391,6 +391,7 @@ public actor GossipNode {
             // One peer's problem (a firewall rule, no route) or a full send
             // buffer: the datagram is lost, as UDP may lose it anyway.
             statistics.sendFailures += 1
+            metrics.sendFailed()
             logger.trace("gossip datagram not sent", metadata: ["to": "\(endpoint)", "errno": "\(error)"])
             return
         }
