@@ -133,6 +133,15 @@ struct HostsConfigContentTests {
         }
         // The catch-all has no server of its own, plain HTTP or not.
         #expect(!HostsFile(registry: .catchAll, mirror: mirror, plainHTTP: true).render().contains("server ="))
+        // Neither it nor Docker Hub can be named as a plain-HTTP upstream.
+        for name in ["_default", "docker.io"] {
+            #expect(throws: HostsConfigError.self, "\(name)") { try MirroredRegistry(validatingPlainHTTP: name) }
+        }
+        // TLS certificates found in the directory are not named for a plain-HTTP server.
+        let withCertificates = HostsFile(
+            registry: try MirroredRegistry(validating: "10.0.0.5:5000"), mirror: mirror, plainHTTP: true,
+            certificates: HostsFile.Certificates(fileNames: ["ca.crt"]))
+        #expect(!withCertificates.render().contains("ca = "))
     }
 
     @Test func dockerStyleCertificatesAreNamed() throws {

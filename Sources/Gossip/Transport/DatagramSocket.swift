@@ -43,7 +43,17 @@ final class DatagramSocket: Sendable {
         let fd = socket(family, type, 0)
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "socket") }
         var one: CInt = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<CInt>.size))
+        var zero: CInt = 0
+        let size = socklen_t(MemoryLayout<CInt>.size)
+        // As NIO sets up its sockets: address reuse, and dual-stack for `::`
+        // whatever `net.ipv6.bindv6only` says, so IPv4 peers reach an IPv6 bind.
+        guard setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, size) == 0,
+            family != AF_INET6 || setsockopt(fd, CInt(IPPROTO_IPV6), IPV6_V6ONLY, &zero, size) == 0
+        else {
+            let code = errno
+            _ = systemClose(fd)
+            throw IOError(errnoCode: code, reason: "setsockopt")
+        }
         let bound = Self.withSockAddr(address) { bind(fd, $0, $1) }
         guard bound == 0 else {
             let code = errno
@@ -67,7 +77,7 @@ final class DatagramSocket: Sendable {
     /// A duplicate of the descriptor for NIO's channel, which closes it
     /// when the channel closes (and makes the socket non-blocking).
     func duplicateForReading() throws -> CInt {
-        let fd = dup(descriptor.load(ordering: .acquiring))
+        let fd = fcntl(descriptor.load(ordering: .acquiring), F_DUPFD_CLOEXEC, 0)
         guard fd >= 0 else { throw IOError(errnoCode: errno, reason: "dup") }
         return fd
     }

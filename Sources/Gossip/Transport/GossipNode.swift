@@ -179,6 +179,8 @@ public actor GossipNode {
         } catch {
             throw failedToBind(error, protocol: "UDP")
         }
+        // Sends may start before `serveDatagrams` runs.
+        datagramSocket = udp.socket
         do {
             let maximum = WireCodec.maximumStreamMessageSize + Envelope.overhead
             tcp = try await ServerBootstrap(group: group)
@@ -192,6 +194,8 @@ public actor GossipNode {
             // An `NIOAsyncChannel` must be closed through `executeThenClose`:
             // its writer traps when it is dropped unfinished.
             try? await udp.channel.executeThenClose { _, _ in }
+            udp.socket.close()
+            datagramSocket = nil
             throw failedToBind(error, protocol: "TCP")
         }
         let (jobs, jobsContinuation) = AsyncStream<OutboundJob>.makeStream()
@@ -232,30 +236,39 @@ public actor GossipNode {
         let bind = configuration.bindAddress
         let address = try SocketAddress.makeAddressResolvingHost(bind.host, port: Int(bind.port))
         let socket = try DatagramSocket(binding: address)
-        // The async `withBoundSocket(_:channelInitializer:)` of DatagramBootstrap
-        // fails with "operation unsupported" (swift-nio 2.101), the future-based
-        // one works: the initializer hands the async wrapper out through a box.
-        let wrapped = Mutex<NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>?>(nil)
+        // DatagramBootstrap's async `withBoundSocket(_:channelInitializer:)`
+        // failed here with "operation unsupported" (swift-nio 2.101, measured
+        // on this code path); the future-based one works, so the initializer
+        // hands the channel and its async wrapper out through a box.
+        typealias Wrapper = NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+        let made = Mutex<(channel: (any Channel)?, wrapper: Wrapper?)>((nil, nil))
         let bootstrap = DatagramBootstrap(group: group).channelInitializer { channel in
-            channel.eventLoop.makeCompletedFuture {
+            made.withLock { $0.channel = channel }
+            return channel.eventLoop.makeCompletedFuture {
                 try channel.pipeline.syncOperations.addHandler(DatagramErrorAbsorber())
-                let asyncChannel = try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(
-                    wrappingChannelSynchronously: channel)
-                wrapped.withLock { $0 = asyncChannel }
+                let wrapper = try Wrapper(wrappingChannelSynchronously: channel)
+                made.withLock { $0.wrapper = wrapper }
             }
         }
         do {
             _ = try await bootstrap.withBoundSocket(try socket.duplicateForReading()).get()
         } catch {
-            // A wrapper made before the failure must be closed through
-            // `executeThenClose` (its writer traps when dropped unfinished).
-            if let made = wrapped.withLock({ $0.take() }) { try? await made.executeThenClose { _, _ in } }
+            // The future-based bootstrap leaves a half-made channel open. A
+            // wrapper must be closed through `executeThenClose` (its writer
+            // traps when dropped unfinished); a bare channel by `close`.
+            let (channel, wrapper) = made.withLock { ($0.channel, $0.wrapper) }
+            if let wrapper {
+                try? await wrapper.executeThenClose { _, _ in }
+            } else {
+                try? await channel?.close()
+            }
+            socket.close()
             throw error
         }
-        guard let channel = wrapped.withLock({ $0.take() }) else {
+        guard let wrapper = made.withLock({ $0.wrapper }) else {
             throw IOError(errnoCode: EINVAL, reason: "the gossip datagram channel was not initialised")
         }
-        return DatagramChannel(channel: channel, socket: socket)
+        return DatagramChannel(channel: wrapper, socket: socket)
     }
 
     /// Receives datagrams until cancelled, reopening the socket if an error
@@ -284,6 +297,14 @@ public actor GossipNode {
             statistics.socketReopens += 1
             logger.warning("the gossip UDP socket was closed by an error; reopening it")
             try await Task.sleep(for: .milliseconds(50))
+        }
+        // Stopped before the first pass (the loop is the only other way out
+        // while `next` is set): the unused channel still has to close
+        // through `executeThenClose`, or its writer traps.
+        if let unused = next {
+            try? await unused.channel.executeThenClose { _, _ in }
+            unused.socket.close()
+            if datagramSocket === unused.socket { datagramSocket = nil }
         }
     }
 

@@ -21,6 +21,25 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
 
     public init() {}
 
+    /// Missing counters read as 0, so that `status` works against a node of
+    /// an older version, which does not report the newer counters yet.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func count(_ key: CodingKeys) throws -> Int { try c.decodeIfPresent(Int.self, forKey: key) ?? 0 }
+        packetsSent = try count(.packetsSent)
+        packetsReceived = try count(.packetsReceived)
+        bytesSent = try count(.bytesSent)
+        bytesReceived = try count(.bytesReceived)
+        streamsOpened = try count(.streamsOpened)
+        streamsAccepted = try count(.streamsAccepted)
+        streamsFailed = try count(.streamsFailed)
+        rejectedUnauthenticated = try count(.rejectedUnauthenticated)
+        rejectedReplayed = try count(.rejectedReplayed)
+        rejectedMalformed = try count(.rejectedMalformed)
+        socketReopens = try count(.socketReopens)
+        sendFailures = try count(.sendFailures)
+    }
+
     /// Everything rejected, whatever the reason.
     public var rejected: Int { rejectedUnauthenticated + rejectedReplayed + rejectedMalformed }
 }

@@ -96,10 +96,12 @@ public struct HostsFile: Equatable, Sendable {
         } else {
             lines.append("# No server: containerd's default for a local registry (plain HTTP) stays in force.")
         }
-        if !certificates.authorities.isEmpty {
+        // Certificates belong to a TLS server; with plain HTTP they would only
+        // make containerd (2.x) try HTTPS first.
+        if !plainHTTP, !certificates.authorities.isEmpty {
             lines.append("ca = [\(certificates.authorities.map(Self.quoted).joined(separator: ", "))]")
         }
-        if !certificates.clientPairs.isEmpty {
+        if !plainHTTP, !certificates.clientPairs.isEmpty {
             let pairs = certificates.clientPairs.map { "[\($0.map(Self.quoted).joined(separator: ", "))]" }
             lines.append("client = [\(pairs.joined(separator: ", "))]")
         }

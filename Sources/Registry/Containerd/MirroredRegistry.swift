@@ -87,6 +87,15 @@ public struct MirroredRegistry: Hashable, Sendable, Comparable, CustomStringConv
         isCatchAll ? nil : "http://\(name)"
     }
 
+    /// `text` as a registry whose upstream speaks plain HTTP: a host, not
+    /// the catch-all (it has no server of its own) nor Docker Hub (HTTPS only,
+    /// at another host name).
+    public init(validatingPlainHTTP text: String) throws(HostsConfigError) {
+        try self.init(validating: text)
+        if isCatchAll { throw .invalidRegistry(text, reason: "the catch-all has no server of its own to reach over plain HTTP") }
+        if name == "docker.io" { throw .invalidRegistry(text, reason: "Docker Hub is reached over HTTPS only") }
+    }
+
     /// containerd (1.6 and later) looks for `host_port_` before `host:port`
     /// (a spelling that also works on Windows); this is that alternative.
     var alternateDirectoryName: String? {

@@ -81,7 +81,7 @@ struct ConfigureContainerd: ParsableCommand {
             var registries: [MirroredRegistry] = []
             for text in registry { registries.append(try MirroredRegistry(validating: text)) }
             var plainHTTP: [MirroredRegistry] = []
-            for text in plainHTTPRegistry { plainHTTP.append(try MirroredRegistry(validating: text)) }
+            for text in plainHTTPRegistry { plainHTTP.append(try MirroredRegistry(validatingPlainHTTP: text)) }
             if registries.isEmpty { registries = MirroredRegistry.defaults }
             if includeDefault { registries.append(.catchAll) }
             return HostsConfigurator(

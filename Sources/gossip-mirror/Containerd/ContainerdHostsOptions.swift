@@ -70,7 +70,7 @@ struct ContainerdHostsOptions: ParsableArguments {
 
     private func plainHTTPRegistries() throws(HostsConfigError) -> [MirroredRegistry] {
         var registries: [MirroredRegistry] = []
-        for text in plainHTTPRegistry { registries.append(try MirroredRegistry(validating: text)) }
+        for text in plainHTTPRegistry { registries.append(try MirroredRegistry(validatingPlainHTTP: text)) }
         return registries
     }
 
