@@ -451,7 +451,7 @@ struct ClusterScenarioTests {
             }
             c.check(sending != nil, "host-1 stopped sending to the others")
             await watch.stop()
-            watching.cancel()
+            await watching.value
             let after = try #require(await c[1].status()?.gossip)
             c.check(after.socketReopens == before.socketReopens, "the socket was reopened \(after.socketReopens - before.socketReopens) times")
             let anomalies = await watch.anomalies
