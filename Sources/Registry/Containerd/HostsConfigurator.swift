@@ -33,6 +33,17 @@ public struct HostsConfigurator: Sendable {
         self.plainHTTPRegistries = Set(plainHTTPRegistries)
     }
 
+    /// The registries named on a command line, validated: `names` (the
+    /// common public registries when none are named) and `plainHTTPNames`
+    /// (see `MirroredRegistry.init(validatingPlainHTTP:)`).
+    public static func registries(
+        named names: [String], plainHTTP plainHTTPNames: [String]
+    ) throws(HostsConfigError) -> (registries: [MirroredRegistry], plainHTTP: [MirroredRegistry]) {
+        let named = try names.map { name throws(HostsConfigError) in try MirroredRegistry(validating: name) }
+        let plainHTTP = try plainHTTPNames.map { name throws(HostsConfigError) in try MirroredRegistry(validatingPlainHTTP: name) }
+        return (named.isEmpty ? MirroredRegistry.defaults : named, plainHTTP)
+    }
+
     /// What `apply` would do (or did) for one registry.
     public struct Change: Sendable, Equatable {
         public enum Action: Sendable, Equatable {

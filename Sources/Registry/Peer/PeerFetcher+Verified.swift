@@ -36,17 +36,7 @@ extension PeerFetcher {
             response.body.cancel()
             throw PeerFetchError.tooLarge
         }
-        var bytes = ByteBufferAllocator().buffer(capacity: Int(response.contentLength ?? 0))
-        var verifier = DigestVerifier()
-        for try await chunk in response.body {
-            guard bytes.readableBytes + chunk.readableBytes <= bufferLimit else {
-                response.body.cancel()
-                throw PeerFetchError.tooLarge
-            }
-            verifier.update(chunk)
-            bytes.writeImmutableBuffer(chunk)
-        }
-        try verifier.verify(expected)
+        let bytes = try await response.collect(upTo: bufferLimit, verifying: expected)
         return VerifiedPeerContent(head: response.head, bytes: bytes, digest: expected)
     }
 
@@ -69,5 +59,25 @@ extension PeerFetcher {
         VerifyingBody(
             ResumingBody(fetcher: self, candidates: candidates, expected: expected, expectedLength: expectedLength, onEvent: onEvent),
             expected: expected, maxLength: expectedLength)
+    }
+}
+
+extension PeerResponse {
+    /// The whole body, hashed as it arrives: `.tooLarge` (the transfer
+    /// cancelled) as soon as it passes `limit` bytes, `.digestMismatch` if it
+    /// does not hash to `expected`.
+    func collect(upTo limit: Int, verifying expected: Digest) async throws -> ByteBuffer {
+        var bytes = ByteBufferAllocator().buffer(capacity: Int(min(contentLength ?? 0, Int64(limit))))
+        var verifier = DigestVerifier()
+        for try await chunk in body {
+            guard bytes.readableBytes + chunk.readableBytes <= limit else {
+                body.cancel()
+                throw PeerFetchError.tooLarge
+            }
+            verifier.update(chunk)
+            bytes.writeImmutableBuffer(chunk)
+        }
+        try verifier.verify(expected)
+        return bytes
     }
 }

@@ -106,17 +106,7 @@ public struct CurlPeerClient: PeerClient {
             response.body.cancel()
             throw PeerFetchError.invalidResponse("no Docker-Content-Digest for a tag")
         }
-        var bytes = ByteBuffer()
-        var verifier = DigestVerifier()
-        for try await chunk in response.body {
-            guard bytes.readableBytes + chunk.readableBytes <= Self.manifestLimit else {
-                response.body.cancel()
-                throw PeerFetchError.tooLarge
-            }
-            verifier.update(chunk)
-            bytes.writeImmutableBuffer(chunk)
-        }
-        try verifier.verify(claimed)
+        let bytes = try await response.collect(upTo: Self.manifestLimit, verifying: claimed)
         return VerifiedPeerContent(head: response.head, bytes: bytes, digest: claimed)
     }
 

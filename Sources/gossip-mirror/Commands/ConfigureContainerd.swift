@@ -78,11 +78,7 @@ struct ConfigureContainerd: ParsableCommand {
 
     func makeConfigurator() throws -> HostsConfigurator {
         do {
-            var registries: [MirroredRegistry] = []
-            for text in registry { registries.append(try MirroredRegistry(validating: text)) }
-            var plainHTTP: [MirroredRegistry] = []
-            for text in plainHTTPRegistry { plainHTTP.append(try MirroredRegistry(validatingPlainHTTP: text)) }
-            if registries.isEmpty { registries = MirroredRegistry.defaults }
+            var (registries, plainHTTP) = try HostsConfigurator.registries(named: registry, plainHTTP: plainHTTPRegistry)
             if includeDefault { registries.append(.catchAll) }
             return HostsConfigurator(
                 hostsDirectory: hostsDir, registries: registries,

@@ -53,26 +53,13 @@ struct ContainerdHostsOptions: ParsableArguments {
 
     func validate() throws {
         do {
-            _ = try registries()
-            _ = try plainHTTPRegistries()
+            _ = try HostsConfigurator.registries(named: mirrorRegistry, plainHTTP: plainHTTPRegistry)
             if let mirrorURL { _ = try MirrorEndpoint(validating: mirrorURL) }
         } catch {
             throw ValidationError(error.description)
         }
     }
 
-    private func registries() throws(HostsConfigError) -> [MirroredRegistry] {
-        if mirrorRegistry.isEmpty { return MirroredRegistry.defaults }
-        var registries: [MirroredRegistry] = []
-        for text in mirrorRegistry { registries.append(try MirroredRegistry(validating: text)) }
-        return registries
-    }
-
-    private func plainHTTPRegistries() throws(HostsConfigError) -> [MirroredRegistry] {
-        var registries: [MirroredRegistry] = []
-        for text in plainHTTPRegistry { registries.append(try MirroredRegistry(validatingPlainHTTP: text)) }
-        return registries
-    }
 
     /// The configurator for this run, or nil without `--configure-containerd`.
     func configurator(registryAddr: String) throws(HostsConfigError) -> HostsConfigurator? {
@@ -83,8 +70,8 @@ struct ContainerdHostsOptions: ParsableArguments {
         } else {
             mirror = try MirrorEndpoint(listenAddress: registryAddr)
         }
-        return HostsConfigurator(
-            hostsDirectory: hostsDir, registries: try registries(), mirror: mirror, plainHTTPRegistries: try plainHTTPRegistries())
+        let (registries, plainHTTP) = try HostsConfigurator.registries(named: mirrorRegistry, plainHTTP: plainHTTPRegistry)
+        return HostsConfigurator(hostsDirectory: hostsDir, registries: registries, mirror: mirror, plainHTTPRegistries: plainHTTP)
     }
 
     /// Services to append to `run`'s service group: none, or one that
