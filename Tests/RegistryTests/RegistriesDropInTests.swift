@@ -131,6 +131,14 @@ import Testing
         #expect(root.snapshot() == foreign)
     }
 
+    @Test func inlineMirrorsCannotBeCarried() throws {
+        let root = try TemporaryHostsDirectory()
+        try root.write("[[registry]]\nprefix = \"docker.io\"\nmirror = [{ location = \"mirror.gcr.io\" }]\n", to: "registries.conf")
+        let before = root.snapshot()
+        #expect(throws: ClientConfigError.self) { try RegistriesDropInWriter.apply(Self.settings(root)) }
+        #expect(root.snapshot() == before)
+    }
+
     @Test(arguments: ["registry.site:5000", "[fd00::1]:5000", "_default"])
     func registriesWithoutAPathFormAreRefused(_ name: String) throws {
         let root = try TemporaryHostsDirectory()

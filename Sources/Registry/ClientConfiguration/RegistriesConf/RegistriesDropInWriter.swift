@@ -99,9 +99,10 @@ public enum RegistriesDropInWriter {
         for registry in settings.registries {
             if let entry = existing.entries[registry.name] {
                 if entry.hasInlineMirrors {
-                    throw .unreadableExistingFile(
-                        entry.source, line: 0,
-                        reason: "the [[registry]] entry for \(registry) lists its mirrors inline (mirror = [...]); write them as [[registry.mirror]] tables")
+                    throw .cannotCarry(
+                        path: entry.source,
+                        reason: "the [[registry]] entry for \(registry) lists its mirrors inline (mirror = [...]), which cannot "
+                            + "be followed by gossip-mirror's: write them as [[registry.mirror]] tables")
                 }
                 file.carried[registry.name] = entry
                 notes.append("\(registry): the entry of \(entry.source) is carried into the drop-in, its mirrors after gossip-mirror's; re-run configure-containers after editing it")

@@ -16,6 +16,8 @@ public enum ClientConfigError: Error, Equatable, Sendable, CustomStringConvertib
     /// Someone else's `hosts.toml` (or registries.conf) cannot be read as
     /// TOML, so its entries cannot be kept beside the mirror's.
     case unreadableExistingFile(String, line: Int, reason: String)
+    /// An existing registries.conf entry cannot be carried into the drop-in.
+    case cannotCarry(path: String, reason: String)
     /// The existing `hosts.toml` already has a `[host."…"]` entry for a
     /// mirror URL gossip-mirror would add: TOML forbids the same table twice.
     case mirrorAlreadyListed(path: String, url: String)
@@ -52,6 +54,8 @@ public enum ClientConfigError: Error, Equatable, Sendable, CustomStringConvertib
             return "\(operation) \(path): \(ConfigFileSystem.message(errno))"
         case let .unreadableExistingFile(path, line, reason):
             return "\(path), line \(line): \(reason); its entries cannot be kept beside the mirror's, so nothing was written"
+        case let .cannotCarry(path, reason):
+            return "\(path): \(reason); nothing was written"
         case let .mirrorAlreadyListed(path, url):
             return "\(path) already lists [host.\"\(url)\"]; remove that entry (gossip-mirror adds it before the others) "
                 + "or give another --mirror-url"

@@ -74,6 +74,11 @@ enum ConfigFileSystem {
     static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(ClientConfigError) {
         let temporary = temporaryName(for: path)
         try writeNew(bytes, to: temporary, mode: mode)
+        try moveIntoPlace(temporary, path)
+    }
+
+    /// Renames a finished temporary file over `path`; removes it if that fails.
+    private static func moveIntoPlace(_ temporary: String, _ path: String) throws(ClientConfigError) {
         do throws(ClientConfigError) {
             try rename(temporary, to: path)
         } catch {
@@ -98,12 +103,7 @@ enum ConfigFileSystem {
             let mode = stat(original, &info) == 0 ? info.st_mode & 0o7777 : 0o644
             try writeNew(bytes, to: temporary, mode: mode)
         }
-        do throws(ClientConfigError) {
-            try rename(temporary, to: backup)
-        } catch {
-            _ = unlink(temporary)
-            throw error
-        }
+        try moveIntoPlace(temporary, backup)
     }
 
     static func rename(_ source: String, to destination: String) throws(ClientConfigError) {
