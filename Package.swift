@@ -110,6 +110,14 @@ let package = Package(
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
         .testTarget(name: "EndToEndTests", dependencies: ["Gossip", "Catalog", "Registry", "TestSupport"]),
+        // The executable's configuration sources and option wiring (@testable import gossip_mirror).
+        .testTarget(
+            name: "GossipMirrorTests",
+            dependencies: [
+                "gossip-mirror", "Registry", "Catalog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,8 @@ packages=(
   containerd             # the real content store in tests and the demo
   docker-registry        # the real upstream registry in tests and the demo
   skopeo                 # pushes and copies test images
+  docker.io              # Docker Engine (dockerd) pulling through the mirror in client tests
+  podman                 # containers/image pulling through the mirror in client tests
   iproute2               # network namespaces, veth, bridges, tc
   nftables               # partitions and blocked upstreams in scenarios
   nginx-light            # the sendfile baseline of the benchmarks
@@ -35,8 +37,8 @@ fi
 # project runs its own instances, and a system docker-registry would hold
 # port 5000 on every address. Stop only what this run installed, never a
 # service that was already there.
-for svc in containerd docker-registry nginx; do
-  pkg=$svc; [ "$svc" = nginx ] && pkg=nginx-light
+for svc in containerd docker-registry nginx docker; do
+  pkg=$svc; [ "$svc" = nginx ] && pkg=nginx-light; [ "$svc" = docker ] && pkg=docker.io
   case " ${missing[*]:-} " in *" $pkg "*) ;; *) continue ;; esac
   if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true

@@ -51,4 +51,7 @@ public protocol ContentStore: Sendable {
     func read(_ digest: Digest, limit: Int) async throws -> [UInt8]
     /// Changes as they happen; ends when the store is shut down.
     func events() -> AsyncStream<StoreEvent>
+    /// Entries the store holds but `listImages` leaves out, and why
+    /// (see `SkippedImage`; a default returns none).
+    func skippedImages() async -> [SkippedImage]
 }

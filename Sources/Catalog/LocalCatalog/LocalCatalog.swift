@@ -59,6 +59,9 @@ public actor LocalCatalog {
     public private(set) var snapshot = CatalogSnapshot.empty
     public private(set) var storeStatus = StoreStatus.starting
 
+    /// What the store holds but cannot share, and why (for status pages and `locate`).
+    public nonisolated func skippedImages() async -> [SkippedImage] { await store.skippedImages() }
+
     /// The scan waiting to start, which new requests join.
     private var pendingScan: Task<Void, Never>?
     /// The most recently created scan; the next one waits for it.

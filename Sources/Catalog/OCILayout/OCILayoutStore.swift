@@ -19,7 +19,7 @@ import Logging
 /// - with neither, `defaultRepository@<digest>`, so its content is still
 ///   advertised.
 /// Entries that cannot be named that way (no default repository) or whose name
-/// does not parse are skipped and logged.
+/// does not parse are skipped, logged, and listed by `skippedImages()`.
 public struct OCILayoutStore: ContentStore {
     public struct Configuration: Sendable {
         /// The registry and repository that bare tags and unnamed entries
@@ -65,6 +65,20 @@ public struct OCILayoutStore: ContentStore {
     // MARK: ContentStore
 
     public func listImages() async throws -> [ImageRecord] {
+        let listing = try listing()
+        for skipped in listing.skipped {
+            logger.warning("skipping index.json entry: \(skipped.reason)", metadata: ["name": "\(skipped.name)", "digest": "\(skipped.digest)"])
+        }
+        return listing.images
+    }
+
+    /// The entries of `index.json` that `listImages` leaves out, and why.
+    public func skippedImages() async -> [SkippedImage] {
+        (try? listing())?.skipped ?? []
+    }
+
+    /// The images of `index.json` and the entries that cannot be shared.
+    func listing() throws -> (images: [ImageRecord], skipped: [SkippedImage]) {
         try checkLayoutMarker()
         let index: ImageDocument
         do {
@@ -76,20 +90,28 @@ public struct OCILayoutStore: ContentStore {
         }
 
         var images: [ImageRecord] = []
+        var skipped: [SkippedImage] = []
         var seen = Set<String>()
         for entry in index.manifests ?? [] {
+            let label = entry.annotations?[Self.containerdImageNameAnnotation] ?? entry.annotations?[Self.refNameAnnotation] ?? "(unnamed)"
             guard let target = entry.descriptor else {
-                logger.warning("skipping index.json entry with an unsupported digest", metadata: ["digest": "\(entry.digest)"])
+                skipped.append(SkippedImage(name: label, digest: entry.digest, reason: "unsupported digest (only sha256 is served)"))
                 continue
             }
-            guard let reference = name(of: entry, target: target.digest) else { continue }
+            let reference: ImageReference
+            switch name(of: entry, target: target.digest) {
+            case .success(let named): reference = named
+            case .failure(let reason):
+                skipped.append(SkippedImage(name: label, digest: entry.digest, reason: reason.text))
+                continue
+            }
             guard seen.insert(reference.description).inserted else {
-                logger.warning("skipping repeated image name in index.json", metadata: ["name": "\(reference)"])
+                skipped.append(SkippedImage(name: label, digest: entry.digest, reason: "\(reference) is named by an earlier entry"))
                 continue
             }
             images.append(ImageRecord(name: reference.description, target: target))
         }
-        return images
+        return (images, skipped)
     }
 
     public func size(of digest: Digest) async throws -> Int64? {
@@ -158,35 +180,36 @@ public struct OCILayoutStore: ContentStore {
         }
     }
 
+    /// Why an entry has no usable name.
+    struct Unnamed: Error {
+        var text: String
+    }
+
     /// The normalised name of an `index.json` entry (see the type's doc).
-    private func name(of entry: DocumentDescriptor, target: Digest) -> ImageReference? {
+    private func name(of entry: DocumentDescriptor, target: Digest) -> Result<ImageReference, Unnamed> {
         let annotations = entry.annotations ?? [:]
         let defaultRepository = configuration.defaultRepository
         do {
             if let full = annotations[Self.containerdImageNameAnnotation] {
-                return try ImageReference(full)
+                return .success(try ImageReference(full))
             }
             if let refName = annotations[Self.refNameAnnotation] {
                 if refName.contains(where: { $0 == "/" || $0 == ":" || $0 == "@" }) {
-                    return try ImageReference(refName)
+                    return .success(try ImageReference(refName))
                 }
                 guard let defaultRepository else {
-                    logger.warning("skipping image named by a bare tag: no default repository configured",
-                                   metadata: ["tag": "\(refName)"])
-                    return nil
+                    return .failure(Unnamed(text: "named by a bare tag, and no repository is configured for bare tags (--oci-layout-repository)"))
                 }
-                return try ImageReference(registry: defaultRepository.registry,
-                                          repository: defaultRepository.repository, tag: refName)
+                return .success(try ImageReference(registry: defaultRepository.registry,
+                                                   repository: defaultRepository.repository, tag: refName))
             }
             guard let defaultRepository else {
-                logger.info("skipping unnamed image: no default repository configured", metadata: ["digest": "\(target)"])
-                return nil
+                return .failure(Unnamed(text: "unnamed, and no repository is configured for such entries (--oci-layout-repository)"))
             }
-            return try ImageReference(registry: defaultRepository.registry,
-                                      repository: defaultRepository.repository, digest: target)
+            return .success(try ImageReference(registry: defaultRepository.registry,
+                                               repository: defaultRepository.repository, digest: target))
         } catch {
-            logger.warning("skipping image with an invalid name", metadata: ["digest": "\(target)", "error": "\(error)"])
-            return nil
+            return .failure(Unnamed(text: "invalid name: \(error)"))
         }
     }
 }

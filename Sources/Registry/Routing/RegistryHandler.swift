@@ -62,8 +62,7 @@ public struct RegistryHandler: HTTPHandler {
         }
         let route: RegistryRoute
         do {
-            let registry = try RegistryRoute.registry(fromNamespace: request.query["ns"])
-            route = try RegistryRoute.parse(path: request.path, registry: registry)
+            route = try RegistryRoute.parse(path: request.path, namespace: request.query["ns"])
         } catch {
             return .ociError(error.notFound ? .notFound : .badRequest, error.code, error.message)
         }

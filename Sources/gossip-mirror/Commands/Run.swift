@@ -26,6 +26,7 @@ struct Run: AsyncParsableCommand {
         .init(name: "key-file", repeatable: true), .init(name: "profile"), .init(name: "registry-addr"),
         .init(name: "status-addr"), .init(name: "store"), .init(name: "containerd-sock"),
         .init(name: "containerd-namespace"), .init(name: "containerd-content-root"), .init(name: "oci-layout"),
+        .init(name: "oci-layout-repository"),
         .init(name: "cluster-label"), .init(name: "log-level"), .init(name: "access-log", flag: true),
     ]
 
@@ -68,6 +69,13 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("oci-layout"), help: "OCI image layout directory (with --store oci-layout).")
     var ociLayout: String?
 
+    @Option(
+        name: .customLong("oci-layout-repository"),
+        help: ArgumentHelp(
+            "Repository that OCI layout entries named by a bare tag (or not named) belong to, e.g. docker.io/library/app.",
+            discussion: "`skopeo copy ... oci:DIR:TAG` names its image by a bare tag; without this option such entries are skipped (the status page and `locate` say so)."))
+    var ociLayoutRepository: String?
+
     @Option(name: .customLong("cluster-label"), help: "Cluster label bound into every sealed message.")
     var clusterLabel = "gossip-mirror"
 
@@ -83,7 +91,7 @@ struct Run: AsyncParsableCommand {
     var config: String?
 
     // containerd hosts.toml (--configure-containerd, --hosts-dir, --mirror-registry, --mirror-url):
-    // see Containerd/ContainerdHostsOptions.swift.
+    // see ClientConfiguration/ContainerdHostsOptions.swift.
     @OptionGroup(title: "Routing policy")
     var routing: RoutingOptions
 
@@ -100,12 +108,30 @@ struct Run: AsyncParsableCommand {
         if let advertiseAddr, SWIM.Endpoint(parsing: advertiseAddr, defaultPort: bindEndpoint.port) == nil {
             throw ValidationError("--advertise-addr must be HOST[:PORT], not \(advertiseAddr)")
         }
+        _ = try ociLayoutDefaultRepository()
         if let name, name.isEmpty || name.utf8.count > SWIM.Settings.maximumNameLength {
             throw ValidationError("--name must be 1 to \(SWIM.Settings.maximumNameLength) bytes")
         }
     }
 
     private var bindEndpoint: SWIM.Endpoint { SWIM.Endpoint(parsing: gossipAddr)! }
+
+    /// What `--configure-containerd` writes, or nil without it. The mirror
+    /// resolves tags for containerd only if it resolves them through peers.
+    func containerdHostsSettings() throws -> HostsSettings? {
+        do { return try containerdHosts.settings(registryAddr: registryAddr, resolveTags: routing.resolveTags) } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// `--oci-layout-repository` as a reference (its tag is ignored), or nil.
+    func ociLayoutDefaultRepository() throws -> ImageReference? {
+        guard let ociLayoutRepository else { return nil }
+        guard !ociLayoutRepository.contains("@"), let reference = try? ImageReference(ociLayoutRepository) else {
+            throw ValidationError("--oci-layout-repository \(ociLayoutRepository) is not a repository such as registry.local/preloaded/app")
+        }
+        return reference
+    }
 
     /// The keyring from key files, then `GOSSIP_MIRROR_KEY` (comma-separated
     /// base64 keys). Of several key files, those that do not exist are
@@ -138,7 +164,12 @@ struct Run: AsyncParsableCommand {
         switch store {
         case "oci-layout":
             guard let ociLayout else { throw ValidationError("--store oci-layout needs --oci-layout DIR") }
-            do { return try OCILayoutStore(path: ociLayout, logger: logger) } catch {
+            do {
+                return try OCILayoutStore(
+                    path: ociLayout, configuration: .init(defaultRepository: try ociLayoutDefaultRepository()), logger: logger)
+            } catch let error as ValidationError {
+                throw error
+            } catch {
                 throw ValidationError("--oci-layout \(ociLayout): \(error)")
             }
         default:
@@ -198,7 +229,7 @@ struct Run: AsyncParsableCommand {
                 registryMetrics: registryMetrics, metrics: registry),
             logger: logger)
         // containerd hosts.toml: last in the group, so on SIGTERM it restores the files first.
-        let containerdHostsServices = try containerdHosts.services(registryAddr: registryAddr, logger: logger)
+        let containerdHostsServices = try containerdHosts.services(try containerdHostsSettings(), logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [

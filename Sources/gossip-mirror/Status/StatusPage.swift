@@ -1,3 +1,5 @@
+import Catalog
+
 /// The plain-text rendering of a status report, shared by `/status` and the
 /// `members` and `status` commands.
 enum StatusPage {
@@ -25,7 +27,15 @@ enum StatusPage {
             (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed), \
             \(r.gossip.sendFailures) refused by the kernel
 
-            """ + membersTable(r.members)
+            """ + membersTable(r.members) + skippedLines(r.catalog?.skipped ?? [])
+    }
+
+    /// Store entries that are not shared, one line each, so a preload that
+    /// shares nothing says why.
+    static func skippedLines(_ skipped: [SkippedImage]) -> String {
+        guard !skipped.isEmpty else { return "" }
+        return "\nnot shared (\(skipped.count) store entries):\n"
+            + skipped.map { "  \($0.name) \($0.digest): \($0.reason)\n" }.joined()
     }
 }
 

@@ -22,6 +22,8 @@ struct StatusReport: Codable, Sendable {
         var tags: Int
         var summaryGeneration: UInt64
         var summaryBytes: Int
+        /// Entries of the store that are not shared, and why (nil from older nodes).
+        var skipped: [SkippedImage]?
     }
 
     var name: String
@@ -48,7 +50,8 @@ struct StatusReport: Codable, Sendable {
             let status = await catalog.storeStatus
             catalogReport = CatalogReport(
                 store: "\(status)", available: status.isAvailable, blobs: snapshot.blobs.count, tags: snapshot.tags.count,
-                summaryGeneration: await catalog.generation, summaryBytes: await catalog.summary.count)
+                summaryGeneration: await catalog.generation, summaryBytes: await catalog.summary.count,
+                skipped: await catalog.skippedImages())
         }
         return StatusReport(
             name: me.name, address: "\(me.endpoint)", profile: node.configuration.settings.profileName,

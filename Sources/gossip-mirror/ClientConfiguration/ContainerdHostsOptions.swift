@@ -5,8 +5,9 @@ import ServiceLifecycle
 
 /// The `run` options that make a node point containerd at itself while it
 /// runs: `hosts.toml` files written on start and restored on SIGTERM/SIGINT.
-/// The file logic is `Registry.HostsConfigurator`; this is the CLI surface
-/// and the glue to the service group.
+/// The file logic is `Registry`'s hosts.toml writer (`HostsPlan`,
+/// `HostsTransaction`, `HostsCleanup`); this is the CLI surface and the glue
+/// to the service group.
 struct ContainerdHostsOptions: ParsableArguments {
     @Flag(
         name: .customLong("configure-containerd"), inversion: .prefixedNo,
@@ -36,55 +37,60 @@ struct ContainerdHostsOptions: ParsableArguments {
 
     @Option(
         name: .customLong("mirror-url"),
-        help: "URL containerd uses to reach this node's registry API (default: from --registry-addr; 0.0.0.0 becomes 127.0.0.1).")
-    var mirrorURL: String?
+        help: "URL containerd uses to reach a mirror. Repeatable, tried in order: name this node first (default: one URL, from --registry-addr; 0.0.0.0 becomes 127.0.0.1).")
+    var mirrorURL: [String] = []
+
+    @Option(name: .customLong("containerd-config"), help: "containerd's config.toml, read (never written) to check its registry config_path.")
+    var containerdConfig = ContainerdConfigCheck.defaultConfigFile
 
     /// For `ConfigurationSources`: the same names as environment variables
     /// (`GOSSIP_MIRROR_CONFIGURE_CONTAINERD=true`, `GOSSIP_MIRROR_HOSTS_DIR`,
     /// `GOSSIP_MIRROR_MIRROR_REGISTRY=docker.io,ghcr.io`, `GOSSIP_MIRROR_PLAIN_HTTP_REGISTRY`,
-    /// `GOSSIP_MIRROR_MIRROR_URL`) and YAML keys.
+    /// `GOSSIP_MIRROR_MIRROR_URL`, `GOSSIP_MIRROR_CONTAINERD_CONFIG`) and YAML keys.
     static let configurableOptions: [ConfigurationSources.Option] = [
         .init(name: "configure-containerd", flag: true),
         .init(name: "hosts-dir"),
         .init(name: "mirror-registry", repeatable: true),
         .init(name: "plain-http-registry", repeatable: true),
-        .init(name: "mirror-url"),
+        .init(name: "mirror-url", repeatable: true),
+        .init(name: "containerd-config"),
     ]
 
     func validate() throws {
         do {
-            _ = try HostsConfigurator.registries(named: mirrorRegistry, plainHTTP: plainHTTPRegistry)
-            if let mirrorURL { _ = try MirrorEndpoint(validating: mirrorURL) }
+            _ = try HostsSettings.registries(named: mirrorRegistry, plainHTTP: plainHTTPRegistry)
+            _ = try HostsSettings.mirrors(mirrorURL)
         } catch {
             throw ValidationError(error.description)
         }
     }
 
-
-    /// The configurator for this run, or nil without `--configure-containerd`.
-    func configurator(registryAddr: String) throws(HostsConfigError) -> HostsConfigurator? {
+    /// The writer's settings for this run, or nil without `--configure-containerd`.
+    /// `resolveTags` is `run`'s `--[no-]resolve-tags`: a node that does not
+    /// resolve tags through peers tells containerd so (capability `pull` only).
+    func settings(registryAddr: String, resolveTags: Bool) throws(ClientConfigError) -> HostsSettings? {
         guard configureContainerd else { return nil }
-        let mirror: MirrorEndpoint
-        if let mirrorURL {
-            mirror = try MirrorEndpoint(validating: mirrorURL)
-        } else {
-            mirror = try MirrorEndpoint(listenAddress: registryAddr)
-        }
-        let (registries, plainHTTP) = try HostsConfigurator.registries(named: mirrorRegistry, plainHTTP: plainHTTPRegistry)
-        return HostsConfigurator(hostsDirectory: hostsDir, registries: registries, mirror: mirror, plainHTTPRegistries: plainHTTP)
+        let mirrors = mirrorURL.isEmpty ? [try MirrorEndpoint(listenAddress: registryAddr)] : try HostsSettings.mirrors(mirrorURL)
+        let (registries, plainHTTP) = try HostsSettings.registries(named: mirrorRegistry, plainHTTP: plainHTTPRegistry)
+        return HostsSettings(
+            hostsDirectory: hostsDir, registries: registries, mirrors: mirrors, resolveTags: resolveTags,
+            plainHTTPRegistries: plainHTTP)
     }
 
     /// Services to append to `run`'s service group: none, or one that
     /// configures on start and restores on graceful shutdown. Appended last,
     /// it is shut down first, so containerd stops using the mirror before
     /// the registry and the gossip node stop.
-    func services(registryAddr: String, logger: Logger) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
-        guard let configurator = try configurator(registryAddr: registryAddr) else { return [] }
+    func services(_ settings: HostsSettings?, logger: Logger) throws -> [ServiceGroupConfiguration.ServiceConfiguration] {
+        guard let settings else { return [] }
         // Fail before starting anything when the directory is unusable.
-        _ = try configurator.plan()
+        _ = try HostsPlan(settings)
+        for note in ContainerdConfigCheck.notes(configFile: containerdConfig, hostsDirectory: hostsDir) {
+            logger.notice("containerd hosts.toml: \(note)")
+        }
         return [
             .init(
-                service: HostsConfigurationService(configurator: configurator, logger: logger),
+                service: HostsConfigurationService(settings: settings, logger: logger),
                 successTerminationBehavior: .ignore)
         ]
     }

@@ -1,11 +1,13 @@
-/// A `hosts.toml` written by gossip-mirror: its text, and how gossip-mirror
+/// A `hosts.toml` written by gossip-mirror: its bytes, and how gossip-mirror
 /// recognises its own files later (a marker comment that also records what
 /// has to be undone).
 ///
 /// containerd (1.5+, `config_path`) reads `<hosts dir>/<registry>/hosts.toml`,
 /// tries the `[host."…"]` entries in file order and the `server` last. A 404
 /// or a refused connection from a host makes it try the next one, so a stopped
-/// mirror costs a loopback connection attempt, not a failed pull.
+/// mirror costs a connection attempt, not a failed pull. The mirrors come
+/// first, in the order given (this node first); the hosts of a file that was
+/// there before follow them, byte for byte (`ExistingHostsFile`).
 public struct HostsFile: Equatable, Sendable {
     /// What `cleanup` must undo, recorded in the file itself so that no
     /// other state is needed.
@@ -21,98 +23,103 @@ public struct HostsFile: Equatable, Sendable {
         }
     }
 
-    /// Docker-style certificate files found in the registry's directory.
-    /// containerd reads them only when there is no `hosts.toml`, so a
-    /// generated file names them explicitly to keep TLS to the server working.
-    public struct Certificates: Equatable, Sendable {
-        public var authorities: [String] = []
-        public var clientPairs: [[String]] = []
-        public var isEmpty: Bool { authorities.isEmpty && clientPairs.isEmpty }
-        public init(authorities: [String] = [], clientPairs: [[String]] = []) {
-            self.authorities = authorities
-            self.clientPairs = clientPairs
-        }
-
-        /// The same files containerd's Docker-compatible fallback would use:
-        /// `*.crt` are CAs, `X.cert` with `X.key` are client key pairs (a
-        /// `.cert` without `.key` is taken to hold both).
-        public init(fileNames: [String]) {
-            let names = Set(fileNames)
-            for name in fileNames.sorted() {
-                if name.hasSuffix(".crt") {
-                    authorities.append(name)
-                } else if name.hasSuffix(".cert") {
-                    let key = String(name.dropLast(5)) + ".key"
-                    clientPairs.append([name, names.contains(key) ? key : name])
-                }
-            }
-        }
-    }
-
     public static let fileName = "hosts.toml"
-    /// How long containerd waits to connect to the mirror before it goes
-    /// to the next host (containerd 1.7 and later; 1.6 ignores the key). A
-    /// mirror on this node answers or refuses at once; a mirror URL on an
-    /// unreachable address would otherwise hold every pull for the default
-    /// 30 s. 200 ms, as the mirror's own connect timeout to peers.
-    public static let mirrorDialTimeout = "200ms"
     public static let backupFileName = "hosts.toml.gossip-mirror.bak"
+    /// How long containerd waits to connect to a mirror before it goes to
+    /// the next host (containerd 1.7 and later; 1.6 ignores the key). A
+    /// mirror on this node answers or refuses at once, one on the same LAN
+    /// within a millisecond; a mirror URL on an unreachable address would
+    /// otherwise hold every pull for the default 30 s. 200 ms, as the
+    /// mirror's own connect timeout to peers.
+    public static let mirrorDialTimeout = "200ms"
 
     static let markerLine =
         "# Managed by gossip-mirror; do not edit. `gossip-mirror cleanup` (or stopping `gossip-mirror run --configure-containerd`) restores what was here before."
     static let statePrefix = "# gossip-mirror-state:"
 
     public var registry: MirroredRegistry
-    public var mirror: MirrorEndpoint
+    /// Tried in this order, before any host of `existing`.
+    public var mirrors: [MirrorEndpoint]
     public var resolveTags: Bool
     /// The upstream speaks plain HTTP: `server` is `http://<registry>`.
     public var plainHTTP: Bool
     public var state: State
-    public var certificates: Certificates
+    /// Named as `ca`/`client` when there is no `existing` file.
+    public var certificates: DockerCertificates
+    /// The file this one replaces, kept after the mirrors.
+    public var existing: ExistingHostsFile?
 
     public init(
-        registry: MirroredRegistry, mirror: MirrorEndpoint, resolveTags: Bool = true, plainHTTP: Bool = false,
-        state: State = State(backup: false, createdDirectory: false), certificates: Certificates = Certificates()
+        registry: MirroredRegistry, mirrors: [MirrorEndpoint], resolveTags: Bool = true, plainHTTP: Bool = false,
+        state: State = State(backup: false, createdDirectory: false), certificates: DockerCertificates = DockerCertificates(),
+        existing: ExistingHostsFile? = nil
     ) {
         self.registry = registry
-        self.mirror = mirror
+        self.mirrors = mirrors
         self.resolveTags = resolveTags
         self.plainHTTP = plainHTTP
         self.state = state
         self.certificates = certificates
+        self.existing = existing
     }
 
     public var capabilities: [String] { resolveTags ? ["pull", "resolve"] : ["pull"] }
 
-    public func render() -> String {
-        var lines = [
+    /// The `server` gossip-mirror writes: none when the kept file names its
+    /// own, or where containerd's default is right (see `MirroredRegistry`).
+    var server: String? {
+        if existing?.hasServer == true { return nil }
+        return plainHTTP ? registry.plainHTTPServer : registry.upstreamServer
+    }
+
+    public var bytes: [UInt8] {
+        var head = [
             Self.markerLine,
             "\(Self.statePrefix) backup=\(state.backup ? "yes" : "no") created-directory=\(state.createdDirectory ? "yes" : "no")",
         ]
-        if let server = plainHTTP ? registry.plainHTTPServer : registry.upstreamServer {
-            lines.append("server = \(Self.quoted(server))")
-        } else if registry.isCatchAll {
-            lines.append("# No server: each registry falls back to its own default endpoint.")
-        } else {
-            lines.append("# No server: containerd's default for a local registry (plain HTTP) stays in force.")
+        if let server {
+            head.append("server = \(Self.quoted(server))")
+        } else if existing?.hasServer != true {
+            head.append(
+                registry.isCatchAll
+                    ? "# No server: each registry falls back to its own default endpoint."
+                    : "# No server: containerd's default for a local registry (plain HTTP) stays in force.")
         }
         // Certificates belong to a TLS server; with plain HTTP they would only
         // make containerd (2.x) try HTTPS first.
-        if !plainHTTP, !certificates.authorities.isEmpty {
-            lines.append("ca = [\(certificates.authorities.map(Self.quoted).joined(separator: ", "))]")
+        if existing == nil, !plainHTTP, !certificates.authorities.isEmpty {
+            head.append("ca = [\(certificates.authorities.map(Self.quoted).joined(separator: ", "))]")
         }
-        if !plainHTTP, !certificates.clientPairs.isEmpty {
+        if existing == nil, !plainHTTP, !certificates.clientPairs.isEmpty {
             let pairs = certificates.clientPairs.map { "[\($0.map(Self.quoted).joined(separator: ", "))]" }
-            lines.append("client = [\(pairs.joined(separator: ", "))]")
+            head.append("client = [\(pairs.joined(separator: ", "))]")
         }
-        lines.append("")
-        lines.append("[host.\(Self.quoted(mirror.url))]")
-        lines.append("  capabilities = [\(capabilities.map(Self.quoted).joined(separator: ", "))]")
-        lines.append("  dial_timeout = \(Self.quoted(Self.mirrorDialTimeout))")
-        return lines.joined(separator: "\n") + "\n"
+        var out = Array((head.joined(separator: "\n") + "\n").utf8)
+        if let existing, !existing.root.isEmpty {
+            out += Array("# Kept from the file this one replaced (\(Self.backupFileName)), byte for byte: its top-level keys,\n".utf8)
+            out += existing.root
+            if existing.root.last != 0x0A { out.append(0x0A) }
+        }
+        if !out.suffix(2).elementsEqual([0x0A, 0x0A]) { out.append(0x0A) }
+        out += Array(mirrors.map(hostTable).joined(separator: "\n").utf8)
+        if let existing, !existing.tables.isEmpty {
+            out += Array("\n# Kept from the file this one replaced, byte for byte: its hosts, tried after the mirror.\n".utf8)
+            out += existing.tables
+        }
+        return out
     }
 
-    public var bytes: [UInt8] { Array(render().utf8) }
+    private func hostTable(_ mirror: MirrorEndpoint) -> String {
+        """
+        [host.\(Self.quoted(mirror.url))]
+          capabilities = [\(capabilities.map(Self.quoted).joined(separator: ", "))]
+          dial_timeout = \(Self.quoted(Self.mirrorDialTimeout))
+
+        """
+    }
+
+    /// The file as text, for printing (a kept file's bytes need not be UTF-8).
+    public func render() -> String { String(decoding: bytes, as: UTF8.self) }
 
     /// The state recorded in a file gossip-mirror wrote, or nil when the
     /// file is someone else's (which gossip-mirror then never modifies in

@@ -7,7 +7,7 @@ public struct MirrorEndpoint: Hashable, Sendable, CustomStringConvertible {
 
     public static let defaultURL = "http://127.0.0.1:5000"
 
-    public init(validating text: String) throws(HostsConfigError) {
+    public init(validating text: String) throws(ClientConfigError) {
         let trimmed = MirroredRegistry.trimmed(text)
         if let reason = Self.problem(with: trimmed) { throw .invalidMirrorURL(text, reason: reason) }
         var url = trimmed
@@ -20,7 +20,7 @@ public struct MirrorEndpoint: Hashable, Sendable, CustomStringConvertible {
     /// The URL at which this node's containerd reaches a registry API bound
     /// to `listenAddress` (`HOST:PORT`): a wildcard bind (`0.0.0.0`, `::`)
     /// is reached over loopback, anything else at that address.
-    public init(listenAddress: String) throws(HostsConfigError) {
+    public init(listenAddress: String) throws(ClientConfigError) {
         var host = Substring(listenAddress)
         var port: Substring = ""
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
@@ -64,45 +64,5 @@ public struct MirrorEndpoint: Hashable, Sendable, CustomStringConvertible {
         let path = rest.dropFirst(authority.count)
         if path.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) { return "its path may not contain '.' or '..'" }
         return nil
-    }
-}
-
-/// What went wrong while configuring or restoring `hosts.toml` files. Every
-/// description names the path or the input at fault.
-public enum HostsConfigError: Error, Equatable, Sendable, CustomStringConvertible {
-    case invalidRegistry(String, reason: String)
-    case invalidMirrorURL(String, reason: String)
-    case noRegistries
-    case hostsDirectoryMissing(String)
-    case notADirectory(String)
-    case notAFile(String)
-    case notWritable(String, errno: Int32)
-    case io(operation: String, path: String, errno: Int32)
-    /// A write failed part-way; the files written before it were restored.
-    indirect case rolledBack(HostsConfigError, leftBehind: [String])
-
-    public var description: String {
-        switch self {
-        case let .invalidRegistry(text, reason):
-            return "invalid registry '\(text)': \(reason)"
-        case let .invalidMirrorURL(text, reason):
-            return "invalid mirror URL '\(text)': \(reason)"
-        case .noRegistries:
-            return "no registries to configure"
-        case let .hostsDirectoryMissing(path):
-            return "hosts directory \(path) does not exist; containerd reads hosts.toml files only from the directory its "
-                + "registry config_path names (often /etc/containerd/certs.d): create it there first, or pass --hosts-dir"
-        case let .notADirectory(path):
-            return "\(path) exists but is not a directory"
-        case let .notAFile(path):
-            return "\(path) exists but is not a file"
-        case let .notWritable(path, errno):
-            return "cannot write in \(path): \(HostsFileSystem.message(errno)) (run as root, or check the mount is writable)"
-        case let .io(operation, path, errno):
-            return "\(operation) \(path): \(HostsFileSystem.message(errno))"
-        case let .rolledBack(error, leftBehind):
-            if leftBehind.isEmpty { return "\(error); the hosts.toml files written before it were restored" }
-            return "\(error); restoring the files written before it also failed for: \(leftBehind.joined(separator: ", "))"
-        }
     }
 }

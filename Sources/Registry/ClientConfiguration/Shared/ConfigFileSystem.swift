@@ -6,12 +6,13 @@ import Musl
 import Darwin
 #endif
 
-/// The few POSIX operations `hosts.toml` handling needs, with errors that
-/// name the path. Writes go to a temporary file in the same directory, are
+/// The few POSIX operations the client configuration writers need
+/// (`hosts.toml` files, the containers/image drop-in), with errors that name
+/// the path. Writes go to a temporary file in the same directory, are
 /// fsynced, then renamed over the target, and the directory is fsynced: a
-/// reader (containerd) sees the old file or the new one, never a mix, and a
-/// power cut leaves one of the two.
-enum HostsFileSystem {
+/// reader (containerd, Podman) sees the old file or the new one, never a mix,
+/// and a power cut leaves one of the two.
+enum ConfigFileSystem {
     enum Kind: Equatable { case missing, directory, regularFile, symbolicLink, other }
 
     static func join(_ directory: String, _ name: String) -> String {
@@ -25,7 +26,7 @@ enum HostsFileSystem {
 
     /// What is at `path`; `followLinks` decides whether a symbolic link is
     /// reported as such or as what it points to.
-    static func kind(_ path: String, followLinks: Bool) throws(HostsConfigError) -> Kind {
+    static func kind(_ path: String, followLinks: Bool) throws(ClientConfigError) -> Kind {
         var info = stat()
         let result = followLinks ? stat(path, &info) : lstat(path, &info)
         guard result == 0 else {
@@ -41,8 +42,13 @@ enum HostsFileSystem {
         }
     }
 
-    /// The file's bytes, or nil if there is no file.
-    static func read(_ path: String) throws(HostsConfigError) -> [UInt8]? {
+    /// Configuration files larger than this are refused rather than read
+    /// (a hosts.toml or registries.conf is a few hundred bytes).
+    static let maximumFileSize = 1 << 20
+
+    /// The file's bytes, or nil if there is no file. Fails on files larger
+    /// than `maximumFileSize`.
+    static func read(_ path: String) throws(ClientConfigError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
@@ -60,14 +66,20 @@ enum HostsFileSystem {
             }
             if count == 0 { return bytes }
             bytes.append(contentsOf: chunk[0..<count])
+            if bytes.count > maximumFileSize { throw .io(operation: "refusing to read (over 1 MiB)", path: path, errno: EFBIG) }
         }
     }
 
     /// Replaces (or creates) `path` with `bytes` atomically.
-    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(HostsConfigError) {
+    static func writeAtomically(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(ClientConfigError) {
         let temporary = temporaryName(for: path)
         try writeNew(bytes, to: temporary, mode: mode)
-        do throws(HostsConfigError) {
+        try moveIntoPlace(temporary, path)
+    }
+
+    /// Renames a finished temporary file over `path`; removes it if that fails.
+    private static func moveIntoPlace(_ temporary: String, _ path: String) throws(ClientConfigError) {
+        do throws(ClientConfigError) {
             try rename(temporary, to: path)
         } catch {
             _ = unlink(temporary)
@@ -78,7 +90,7 @@ enum HostsFileSystem {
     /// Makes `backup` an exact copy of `original` (same inode where hard
     /// links work, so bytes, mode, owner and times are all kept), replacing
     /// any older backup atomically.
-    static func preserve(_ original: String, as backup: String) throws(HostsConfigError) {
+    static func preserve(_ original: String, as backup: String) throws(ClientConfigError) {
         let temporary = temporaryName(for: backup)
         if link(original, temporary) != 0 {
             let code = errno
@@ -91,15 +103,10 @@ enum HostsFileSystem {
             let mode = stat(original, &info) == 0 ? info.st_mode & 0o7777 : 0o644
             try writeNew(bytes, to: temporary, mode: mode)
         }
-        do throws(HostsConfigError) {
-            try rename(temporary, to: backup)
-        } catch {
-            _ = unlink(temporary)
-            throw error
-        }
+        try moveIntoPlace(temporary, backup)
     }
 
-    static func rename(_ source: String, to destination: String) throws(HostsConfigError) {
+    static func rename(_ source: String, to destination: String) throws(ClientConfigError) {
         guard posixRename(source, destination) == 0 else {
             throw .io(operation: "cannot rename \(source) to", path: destination, errno: errno)
         }
@@ -107,7 +114,7 @@ enum HostsFileSystem {
     }
 
     /// Removes a file; a missing file is not an error.
-    static func remove(_ path: String) throws(HostsConfigError) {
+    static func remove(_ path: String) throws(ClientConfigError) {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw .io(operation: "cannot remove", path: path, errno: errno)
         }
@@ -121,20 +128,20 @@ enum HostsFileSystem {
         return true
     }
 
-    static func makeDirectory(_ path: String) throws(HostsConfigError) {
+    static func makeDirectory(_ path: String) throws(ClientConfigError) {
         guard mkdir(path, 0o755) == 0 else { throw .io(operation: "cannot create directory", path: path, errno: errno) }
-        // mkdir honours the umask; containerd only needs to read, but keep the usual mode.
+        // mkdir honours the umask; clients only need to read, but keep the usual mode.
         _ = chmod(path, 0o755)
         syncDirectory(containing: path)
     }
 
     /// Fails with a clear error unless files can be created in `directory`.
-    static func checkWritable(_ directory: String) throws(HostsConfigError) {
+    static func checkWritable(_ directory: String) throws(ClientConfigError) {
         guard access(directory, W_OK | X_OK) == 0 else { throw .notWritable(directory, errno: errno) }
     }
 
     /// Names in `directory`, without `.` and `..`.
-    static func list(_ directory: String) throws(HostsConfigError) -> [String] {
+    static func list(_ directory: String) throws(ClientConfigError) -> [String] {
         guard let handle = opendir(directory) else {
             throw .io(operation: "cannot list", path: directory, errno: errno)
         }
@@ -153,6 +160,14 @@ enum HostsFileSystem {
     /// leftovers of an interrupted write.
     static let temporaryPrefix = ".gossip-mirror-"
 
+    /// Removes leftovers of a write interrupted by a crash (`.gossip-mirror-*.tmp`).
+    static func removeTemporaryFiles(in directory: String) {
+        guard let names = try? list(directory) else { return }
+        for name in names where name.hasPrefix(temporaryPrefix) && name.hasSuffix(".tmp") {
+            try? remove(join(directory, name))
+        }
+    }
+
     private static func temporaryName(for path: String) -> String {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
@@ -160,7 +175,7 @@ enum HostsFileSystem {
         return join(directory, "\(temporaryPrefix)\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
     }
 
-    private static func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t) throws(HostsConfigError) {
+    private static func writeNew(_ bytes: [UInt8], to path: String, mode: mode_t) throws(ClientConfigError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode)
         guard fd >= 0 else { throw .io(operation: "cannot create", path: path, errno: errno) }
         var failure: Int32?
@@ -193,7 +208,7 @@ enum HostsFileSystem {
     }
 }
 
-// `read`, `write` and `rename` are shadowed inside `HostsFileSystem` by its own members.
+// `read`, `write` and `rename` are shadowed inside `ConfigFileSystem` by its own members.
 @inline(__always) private func posixRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
     read(fd, buffer, count)
 }

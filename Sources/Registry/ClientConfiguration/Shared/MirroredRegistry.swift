@@ -31,7 +31,7 @@ public struct MirroredRegistry: Hashable, Sendable, Comparable, CustomStringConv
 
     init(unchecked name: String) { self.name = name }
 
-    public init(validating text: String) throws(HostsConfigError) {
+    public init(validating text: String) throws(ClientConfigError) {
         let name = Self.trimmed(text)
         if let reason = Self.problem(with: name) {
             throw .invalidRegistry(text, reason: reason)
@@ -90,7 +90,7 @@ public struct MirroredRegistry: Hashable, Sendable, Comparable, CustomStringConv
     /// `text` as a registry whose upstream speaks plain HTTP: a host, not
     /// the catch-all (it has no server of its own) nor Docker Hub (HTTPS only,
     /// at another host name).
-    public init(validatingPlainHTTP text: String) throws(HostsConfigError) {
+    public init(validatingPlainHTTP text: String) throws(ClientConfigError) {
         try self.init(validating: text)
         if isCatchAll { throw .invalidRegistry(text, reason: "the catch-all has no server of its own to reach over plain HTTP") }
         if name == "docker.io" { throw .invalidRegistry(text, reason: "Docker Hub is reached over HTTPS only") }
