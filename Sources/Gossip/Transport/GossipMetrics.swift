@@ -10,6 +10,8 @@ struct GossipMetrics: Sendable {
     private let rejectedUnauthenticated = Counter(label: "gossip_rejected_total", dimensions: [("reason", "unauthenticated")])
     private let rejectedReplayed = Counter(label: "gossip_rejected_total", dimensions: [("reason", "replayed")])
     private let rejectedMalformed = Counter(label: "gossip_rejected_total", dimensions: [("reason", "malformed")])
+    private let rejectedImplausible = Counter(label: "gossip_rejected_total", dimensions: [("reason", "implausible")])
+    private let streamsRefused = Counter(label: "gossip_streams_refused_total")
     private let membersByStatus: [SWIM.Status: Gauge] = Dictionary(
         uniqueKeysWithValues: SWIM.Status.allCases.map { ($0, Gauge(label: "gossip_members", dimensions: [("state", "\($0)")])) })
     private let health = Gauge(label: "gossip_local_health_score")
@@ -34,8 +36,14 @@ struct GossipMetrics: Sendable {
         switch reason {
         case "unauthenticated": rejectedUnauthenticated.increment()
         case "replayed": rejectedReplayed.increment()
+        case "implausible": rejectedImplausible.increment()
         default: rejectedMalformed.increment()
         }
+    }
+
+    /// An inbound stream closed on accept, over a cap.
+    func refusedStream() {
+        streamsRefused.increment()
     }
 
     func update(members: [SWIM.Member], health score: Int) {

@@ -109,8 +109,8 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("--advertise-addr must be HOST[:PORT], not \(advertiseAddr)")
         }
         _ = try ociLayoutDefaultRepository()
-        if let name, name.isEmpty || name.utf8.count > SWIM.Settings.maximumNameLength {
-            throw ValidationError("--name must be 1 to \(SWIM.Settings.maximumNameLength) bytes")
+        if let name, !SWIM.MemberName.isValid(name) {
+            throw ValidationError("--name \"\(LogText.escaped(name))\" is not a valid member name: \(SWIM.MemberName.rule)")
         }
     }
 
@@ -195,6 +195,10 @@ struct Run: AsyncParsableCommand {
         let environment = ProcessInfo.processInfo.environment
         let keyring = try loadKeyring(environment: environment)
         let memberName = name ?? ProcessInfo.processInfo.hostName
+        guard SWIM.MemberName.isValid(memberName) else {
+            throw ValidationError(
+                "the host name \"\(LogText.escaped(memberName))\" is not a valid member name (\(SWIM.MemberName.rule)); pass --name")
+        }
         let bind = bindEndpoint
         let advertise = advertiseAddr.flatMap { SWIM.Endpoint(parsing: $0, defaultPort: bind.port) }
         let store = try makeStore(logger: logger)

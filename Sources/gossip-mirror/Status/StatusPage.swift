@@ -24,8 +24,9 @@ enum StatusPage {
             gossip-mirror \(r.name) at \(r.address) (profile \(r.profile))
             members: \(r.members.count) known, \(alive) alive; local health \(r.localHealth)
             gossip: \(r.gossip.packetsSent) packets sent, \(r.gossip.packetsReceived) received, \(r.gossip.rejected) rejected \
-            (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed), \
-            \(r.gossip.sendFailures) refused by the kernel
+            (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed, \
+            \(r.gossip.rejectedImplausible) implausible), \(r.gossip.sendFailures) refused by the kernel, \
+            \(r.gossip.streamsRefused) streams refused over the caps
 
             """ + membersTable(r.members) + skippedLines(r.catalog?.skipped ?? [])
     }
