@@ -150,7 +150,7 @@ public struct RegistryHandler: HTTPHandler {
         let rangeHeader = request.headers.first(name: "Range")
         if let local = await catalog.lookup(digest) {
             if let response = await localBlob(
-                digest, mediaType: local.mediaType, rangeHeader: rangeHeader, isHead: request.method == .HEAD, started: started)
+                local, rangeHeader: rangeHeader, isHead: request.method == .HEAD, started: started)
             {
                 return response
             }
@@ -200,15 +200,15 @@ public struct RegistryHandler: HTTPHandler {
     /// directory (or the OCI layout) when it is a file, else streamed from the
     /// store's API. Nil when the store no longer has it (e.g. just collected).
     private func localBlob(
-        _ digest: Digest, mediaType: String, rangeHeader: String?, isHead: Bool, started: ContinuousClock.Instant
+        _ descriptor: Descriptor, rangeHeader: String?, isHead: Bool, started: ContinuousClock.Instant
     ) async -> HTTPResponse? {
         let source: BlobSource
-        do { source = try await store.open(digest) } catch { return nil }
-        let size: Int64
-        switch source {
-        case .file(_, let s), .stream(let s, _): size = s
+        do { source = try await store.open(descriptor.digest, expectedSize: descriptor.size) } catch {
+            logger.debug("local blob not served", metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])
+            return nil
         }
-        var headers = blobHeaders(digest)
+        let size = source.size
+        var headers = blobHeaders(descriptor.digest)
         var range: ResolvedRange?
         if let rangeHeader {
             do { range = try ResolvedRange.parse(rangeHeader, length: size) } catch {
@@ -225,13 +225,12 @@ public struct RegistryHandler: HTTPHandler {
         if let range { headers.add(name: "Content-Range", value: range.contentRange(length: size)) }
         let status: HTTPResponseStatus = range == nil ? .ok : .partialContent
         switch source {
-        case .file(let path, _):
-            // FileRegion (sendfile) needs an NIOFileHandle; an open descriptor
-            // keeps working even if containerd's GC unlinks the file meanwhile.
-            // open(2) of a local file does not wait on the network, so it is
-            // done inline rather than on NIO's blocking thread pool.
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
+        case .file(let file):
+            // FileRegion (sendfile) needs an NIOFileHandle: it takes the very
+            // descriptor the store opened and checked (no second open by
+            // path), which keeps working even if containerd's GC unlinks the
+            // file meanwhile.
+            guard let fd = file.takeDescriptor() else { return nil }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             if !isHead { metrics.served(localBytes: length) }
             return HTTPResponse(status: status, headers: headers, body: .file(handle, offset: offset, length: length), logMetadata: Self.fromLocal)
