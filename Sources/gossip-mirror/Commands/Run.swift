@@ -185,13 +185,14 @@ struct Run: AsyncParsableCommand {
         }
         let peers = PeerDirectory(selfName: memberName)
         let registryMetrics = RegistryMetrics()
-        let credentials = PeerCredentials { await node.keys }
+        let credentials = PeerCredentials(nodeName: memberName) { await node.keys }
         let registryEndpoint = SWIM.Endpoint(parsing: registryAddr)!
         let registryServer = HTTPServer(
             host: registryEndpoint.host, port: Int(registryEndpoint.port),
             handler: RegistryHandler(
                 catalog: catalog, store: store, peers: peers,
-                client: CurlPeerClient(credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger),
+                client: CurlPeerClient(
+                    credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger, tagQuorum: routing.tagQuorum),
                 credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
             logger: logger, accessLog: accessLog, limits: http.limits)
         let status = SWIM.Endpoint(parsing: statusAddr)!
