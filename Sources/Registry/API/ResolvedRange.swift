@@ -21,7 +21,7 @@ public struct ResolvedRange: Hashable, Sendable {
         let start = spec[..<dash]
         let end = spec[spec.index(after: dash)...]
         func number(_ s: Substring) throws(Problem) -> Int64 {
-            guard !s.isEmpty, s.utf8.count <= 18, s.allSatisfy(\.isASCIIDigit), let v = Int64(s) else { throw .malformed }
+            guard let v = StrictDecimal.parse(s) else { throw .malformed }
             return v
         }
         if start.isEmpty {
@@ -33,7 +33,7 @@ public struct ResolvedRange: Hashable, Sendable {
         let first = try number(start)
         let last = end.isEmpty ? length - 1 : min(try number(end), length - 1)
         guard first < length, first <= last else {
-            if !end.isEmpty, let requested = Int64(end), requested < first { throw .malformed }
+            if !end.isEmpty, let requested = StrictDecimal.parse(end), requested < first { throw .malformed }
             throw .unsatisfiable
         }
         return ResolvedRange(first: first, last: last)

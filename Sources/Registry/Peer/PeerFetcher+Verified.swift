@@ -54,10 +54,13 @@ extension PeerFetcher {
         _ candidates: [PeerRequest],
         expected: Digest,
         expectedLength: Int64? = nil,
-        onEvent: (@Sendable (PeerResumeEvent) -> Void)? = nil
+        onEvent: (@Sendable (PeerResumeEvent) -> Void)? = nil,
+        accept: (@Sendable (PeerRequest, PeerResponseHead) async -> Bool)? = nil
     ) -> VerifyingBody<ResumingBody> {
         VerifyingBody(
-            ResumingBody(fetcher: self, candidates: candidates, expected: expected, expectedLength: expectedLength, onEvent: onEvent),
+            ResumingBody(
+                fetcher: self, candidates: candidates, expected: expected, expectedLength: expectedLength, onEvent: onEvent,
+                accept: accept),
             expected: expected, maxLength: expectedLength)
     }
 }

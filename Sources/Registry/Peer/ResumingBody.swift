@@ -30,16 +30,21 @@ public struct ResumingBody: AsyncSequence, Sendable {
     let expected: Digest
     let expectedLength: Int64?
     let onEvent: (@Sendable (PeerResumeEvent) -> Void)?
+    /// Whether to take a response head from a candidate (e.g. its answer
+    /// seal); a refused one counts as that candidate's failure.
+    let accept: (@Sendable (PeerRequest, PeerResponseHead) async -> Bool)?
 
     public init(
         fetcher: PeerFetcher, candidates: [PeerRequest], expected: Digest, expectedLength: Int64? = nil,
-        onEvent: (@Sendable (PeerResumeEvent) -> Void)? = nil
+        onEvent: (@Sendable (PeerResumeEvent) -> Void)? = nil,
+        accept: (@Sendable (PeerRequest, PeerResponseHead) async -> Bool)? = nil
     ) {
         self.fetcher = fetcher
         self.candidates = candidates
         self.expected = expected
         self.expectedLength = expectedLength
         self.onEvent = onEvent
+        self.accept = accept
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
@@ -131,6 +136,11 @@ public struct ResumingBody: AsyncSequence, Sendable {
                 if let problem = check(response) {
                     await response.body.discard()
                     fail(problem)
+                    continue
+                }
+                if let accept = body.accept, !(await accept(request, response.head)) {
+                    response.body.cancel()
+                    fail(.invalidResponse("the answer is not sealed by the peer"))
                     continue
                 }
                 body.onEvent?(.serving(url: request.url, offset: received))

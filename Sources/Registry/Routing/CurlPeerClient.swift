@@ -19,22 +19,28 @@ public struct CurlPeerClient: PeerClient {
 
     let fetcher: PeerFetcher
     let credentials: PeerCredentials
+    let seal: PeerAnswerSeal
     let metrics: RegistryMetrics
     let peers: PeerDirectory
     let logger: Logger
     let connectTimeout: Duration
+    /// Holders that must name the same digest before a tag is answered
+    /// through peers (1: the first holder's sealed word is taken).
+    let tagQuorum: Int
 
     public init(
         fetcher: PeerFetcher = PeerFetcher(),
         credentials: PeerCredentials, metrics: RegistryMetrics, peers: PeerDirectory, logger: Logger,
-        connectTimeout: Duration = .milliseconds(200)
+        connectTimeout: Duration = .milliseconds(200), tagQuorum: Int = 1
     ) {
         self.fetcher = fetcher
         self.credentials = credentials
+        self.seal = PeerAnswerSeal(credentials: credentials)
         self.metrics = metrics
         self.peers = peers
         self.logger = logger
         self.connectTimeout = connectTimeout
+        self.tagQuorum = max(1, tagQuorum)
     }
 
     /// `/v2/<repository>/<kind>/<reference>?ns=<registry>` as the peer expects it.
@@ -42,14 +48,23 @@ public struct CurlPeerClient: PeerClient {
         "/v2/\(repository.repository)/\(kind)/\(reference)?ns=\(repository.registry)"
     }
 
+    /// A request to `peer`, carrying the hop marker and a fresh token for that peer.
     private func request(_ peer: PeerCandidate, target: String, method: PeerRequest.Method, accept: String? = nil) async -> PeerRequest {
         var headers: HTTPHeaders = [PeerCredentials.hopHeader: "1"]
-        if let token = await credentials.token(method: method.rawValue, target: target) {
+        if let token = await credentials.token(method: method.rawValue, target: target, destination: peer.name) {
             headers.add(name: PeerCredentials.tokenHeader, value: token)
         }
         if let accept { headers.add(name: "Accept", value: accept) }
         return PeerRequest(url: "http://\(peer.registryAddress)\(target)", method: method, headers: headers, connectTimeout: connectTimeout)
     }
+
+    /// Whether `head`, answered by `peer` to `request`, carries the peer's seal.
+    private func isSealed(_ head: PeerResponseHead, by peer: String, for request: PeerRequest, target: String) async -> Bool {
+        guard let token = request.headers.first(name: PeerCredentials.tokenHeader) else { return false }
+        return await seal.verify(head, responder: peer, token: token, method: request.method.rawValue, target: target)
+    }
+
+    static let unsealed = PeerFetchError.invalidResponse("the answer is not sealed by the peer")
 
     /// Records a failed attempt; a peer that served wrong bytes is penalised.
     private func failed(_ peer: String, _ error: any Error) {
@@ -76,13 +91,23 @@ public struct CurlPeerClient: PeerClient {
                 let content: VerifiedPeerContent
                 if let digest = reference.digest {
                     content = try await fetcher.fetchVerified(request, expected: digest, bufferLimit: Self.manifestLimit)
+                    guard await isSealed(content.head, by: peer.name, for: request, target: target) else { throw Self.unsealed }
                 } else {
-                    content = try await fetchTagged(request)
+                    content = try await fetchTagged(request, from: peer.name, target: target)
                 }
                 peers.end(peer.name, failed: false)
                 guard let mediaType = content.head.contentType, MediaType.isManifest(mediaType) || MediaType.isIndex(mediaType) else {
                     failed(peer.name, PeerFetchError.invalidResponse("not a manifest media type"))
                     continue
+                }
+                if reference.digest == nil, tagQuorum > 1 {
+                    let others = candidates.filter { $0.name != peer.name }
+                    guard await confirmTag(target, names: content.digest, agreeing: tagQuorum - 1, among: others) else {
+                        logger.info(
+                            "tag not answered: fewer holders than the quorum name the same digest",
+                            metadata: ["reference": "\(reference)", "digest": "\(content.digest)", "quorum": "\(tagQuorum)"])
+                        return nil
+                    }
                 }
                 return PeerManifest(
                     digest: content.digest, mediaType: mediaType, bytes: Array(buffer: content.bytes), peer: peer.name)
@@ -93,14 +118,42 @@ public struct CurlPeerClient: PeerClient {
         return nil
     }
 
+    /// Whether `needed` more holders answer a sealed HEAD of the tag at
+    /// `target` with `digest`. Any holder naming another digest ends the
+    /// vote: the tag is contested (moving upstream, or a liar), and the
+    /// upstream is the one to ask.
+    private func confirmTag(_ target: String, names digest: Digest, agreeing needed: Int, among others: [PeerCandidate]) async -> Bool {
+        var agreeing = 0
+        for peer in others where agreeing < needed {
+            peers.begin(peer.name)
+            do {
+                let request = await request(peer, target: target, method: .head, accept: Self.manifestTypes)
+                let response = try await fetcher.fetch(request)
+                await response.body.discard()
+                guard response.status == 200 else { throw PeerFetchError.httpStatus(response.status) }
+                guard await isSealed(response.head, by: peer.name, for: request, target: target) else { throw Self.unsealed }
+                peers.end(peer.name, failed: false)
+                guard response.dockerContentDigest == digest else { return false }
+                agreeing += 1
+            } catch {
+                failed(peer.name, error)
+            }
+        }
+        return agreeing >= needed
+    }
+
     /// A manifest by tag: the peer names the digest in `Docker-Content-Digest`
     /// and the bytes must hash to it. (Which digest a tag points to is the
     /// peer's word; the tag policy decides whether to take it.)
-    private func fetchTagged(_ request: PeerRequest) async throws -> VerifiedPeerContent {
+    private func fetchTagged(_ request: PeerRequest, from peer: String, target: String) async throws -> VerifiedPeerContent {
         let response = try await fetcher.fetch(request)
         guard response.status == 200 else {
             await response.body.discard()
             throw PeerFetchError.httpStatus(response.status)
+        }
+        guard await isSealed(response.head, by: peer, for: request, target: target) else {
+            response.body.cancel()
+            throw Self.unsealed
         }
         guard let claimed = response.dockerContentDigest else {
             response.body.cancel()
@@ -116,11 +169,13 @@ public struct CurlPeerClient: PeerClient {
         for (index, peer) in candidates.enumerated() {
             peers.begin(peer.name)
             do {
-                let response = try await fetcher.fetch(await request(peer, target: target, method: .head))
+                let request = await request(peer, target: target, method: .head)
+                let response = try await fetcher.fetch(request)
                 await response.body.discard()
                 guard response.status == 200, let length = response.contentLength else {
                     throw PeerFetchError.httpStatus(response.status)
                 }
+                guard await isSealed(response.head, by: peer.name, for: request, target: target) else { throw Self.unsealed }
                 peers.end(peer.name, failed: false)
                 return (length, candidates[index...])
             } catch {
@@ -137,32 +192,37 @@ public struct CurlPeerClient: PeerClient {
     public func blob(_ digest: Digest, repository: ImageReference, range: String?, from candidates: [PeerCandidate]) async -> PeerBlob? {
         let target = Self.target(repository, kind: "blobs", reference: digest.description)
         guard let (size, holders) = await locateBlob(target, from: candidates) else { return nil }
-        var window: ResolvedRange?
-        if let range {
-            // An unusable Range is ignored (RFC 9110 allows it): the whole blob follows.
-            window = try? ResolvedRange.parse(range, length: size)
-        }
         if size <= Int64(Self.bufferedBlobLimit) {
             for peer in holders {
                 peers.begin(peer.name)
                 do {
-                    let content = try await fetcher.fetchVerified(
-                        await request(peer, target: target, method: .get), expected: digest, bufferLimit: Self.bufferedBlobLimit)
+                    let request = await request(peer, target: target, method: .get)
+                    let content = try await fetcher.fetchVerified(request, expected: digest, bufferLimit: Self.bufferedBlobLimit)
+                    guard await isSealed(content.head, by: peer.name, for: request, target: target) else { throw Self.unsealed }
                     peers.end(peer.name, failed: false)
                     var bytes = content.bytes
                     metrics.served(peerBytes: Int64(bytes.readableBytes))
-                    if let window { bytes = bytes.getSlice(at: Int(window.first), length: Int(window.count)) ?? bytes }
+                    // The length is that of the verified bytes, never the
+                    // HEAD's claim (issue 9, finding 11): a peer whose HEAD
+                    // lied must not make us declare a Content-Length that the
+                    // body does not fill.
+                    let length = Int64(bytes.readableBytes)
+                    // An unusable Range is ignored (RFC 9110 allows it): the whole blob follows.
+                    let window = range.flatMap { try? ResolvedRange.parse($0, length: length) }
+                    if let window { bytes = bytes.getSlice(at: bytes.readerIndex + Int(window.first), length: Int(window.count))! }
                     let chunks = AsyncThrowingStream<ByteBuffer, any Error> { c in
                         c.yield(bytes)
                         c.finish()
                     }
-                    return PeerBlob(size: size, range: window, chunks: chunks, peer: peer.name)
+                    return PeerBlob(size: length, range: window, chunks: chunks, peer: peer.name)
                 } catch {
                     failed(peer.name, error)
                 }
             }
             return nil
         }
+        // An unusable Range is ignored (RFC 9110 allows it): the whole blob follows.
+        let window = range.flatMap { try? ResolvedRange.parse($0, length: size) }
         var requests: [PeerRequest] = []
         for peer in holders { requests.append(await request(peer, target: target, method: .get)) }
         let names = Dictionary(zip(requests.map(\.url), holders.map(\.name)), uniquingKeysWith: { first, _ in first })
@@ -170,7 +230,12 @@ public struct CurlPeerClient: PeerClient {
         let metrics = self.metrics
         let logger = self.logger
         let served = ServedBy()
-        let body = fetcher.fetchResuming(requests, expected: digest, expectedLength: size) { event in
+        let seal = self.seal
+        let accept: @Sendable (PeerRequest, PeerResponseHead) async -> Bool = { request, head in
+            guard let name = names[request.url], let token = request.headers.first(name: PeerCredentials.tokenHeader) else { return false }
+            return await seal.verify(head, responder: name, token: token, method: request.method.rawValue, target: target)
+        }
+        let onEvent: @Sendable (PeerResumeEvent) -> Void = { event in
             switch event {
             case .serving(let url, _):
                 if let name = names[url] { served.add(name) }
@@ -181,6 +246,7 @@ public struct CurlPeerClient: PeerClient {
                 logger.info("peer transfer failed, resuming elsewhere", metadata: ["peer": "\(name)", "offset": "\(offset)", "error": "\(error)"])
             }
         }
+        let body = fetcher.fetchResuming(requests, expected: digest, expectedLength: size, onEvent: onEvent, accept: accept)
         let checked = PenalisingBody(base: body, onChunk: { metrics.served(peerBytes: Int64($0)) }, onMismatch: {
             metrics.verificationFailed()
             for name in served.names { directory.penalise(name) }

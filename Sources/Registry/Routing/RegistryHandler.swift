@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Catalog
 import Foundation
 import Logging
@@ -19,6 +16,8 @@ public struct RegistryHandler: HTTPHandler {
         public var tagPolicy = TagPolicy()
         /// Largest manifest served or fetched.
         public var maximumManifestSize = 4 << 20
+        /// What goes through peers, fetched and served (see `PeerSharing`).
+        public var sharing = PeerSharing()
 
         public init() {}
     }
@@ -28,6 +27,7 @@ public struct RegistryHandler: HTTPHandler {
     let peers: PeerDirectory
     let client: any PeerClient
     let credentials: PeerCredentials
+    let seal: PeerAnswerSeal
     let metrics: RegistryMetrics
     let configuration: Configuration
     let logger: Logger
@@ -41,6 +41,7 @@ public struct RegistryHandler: HTTPHandler {
         self.peers = peers
         self.client = client
         self.credentials = credentials
+        self.seal = PeerAnswerSeal(credentials: credentials)
         self.metrics = metrics
         self.configuration = configuration
         self.logger = logger
@@ -53,13 +54,25 @@ public struct RegistryHandler: HTTPHandler {
             return .ociError(.methodNotAllowed, .unsupported, "this mirror only serves pulls")
         }
         let fromPeer = !request.headers[PeerCredentials.hopHeader].isEmpty
-        if !request.isLoopback, !isTrusted(request) {
-            let token = request.headers.first(name: PeerCredentials.tokenHeader) ?? ""
-            guard await credentials.verify(token, method: request.method.rawValue, target: request.uri) else {
+        let token = request.headers.first(name: PeerCredentials.tokenHeader)
+        // A peer request (hop marker) always needs a token for this node, even
+        // from loopback (several nodes may share a host), because its answer
+        // is sealed over that token; a client's request needs one only from
+        // off the node and outside the trusted networks.
+        if fromPeer || (!request.isLoopback && !isTrusted(request)) {
+            guard let token, await credentials.verify(token, method: request.method.rawValue, target: request.uri) else {
                 metrics.tokenRejected()
                 return .ociError(.unauthorized, .unauthorized, "requests from other hosts need a cluster token")
             }
         }
+        var response = await route(request, fromPeer: fromPeer)
+        if fromPeer, let token {
+            await response.seal(with: seal, token: token, method: request.method.rawValue, target: request.uri)
+        }
+        return response
+    }
+
+    private func route(_ request: HTTPRequest, fromPeer: Bool) async -> HTTPResponse {
         let route: RegistryRoute
         do {
             route = try RegistryRoute.parse(path: request.path, namespace: request.query["ns"])
@@ -89,7 +102,9 @@ public struct RegistryHandler: HTTPHandler {
         // Tags move upstream: one the policy does not resolve (e.g. `latest`)
         // gets a 404 even when held here, so containerd asks the upstream for
         // the current digest and then fetches that digest from us.
-        guard reference.digest != nil || configuration.tagPolicy.allowsTag(reference) else {
+        guard reference.digest != nil || configuration.tagPolicy.allowsTag(reference),
+            !fromPeer || configuration.sharing.admits(manifest: reference)
+        else {
             return miss(.manifestUnknown, started)
         }
         let local: Descriptor?
@@ -106,7 +121,9 @@ public struct RegistryHandler: HTTPHandler {
                 logger.debug("local manifest unreadable", metadata: ["digest": "\(local.digest)", "error": "\(error)"])
             }
         }
-        guard !fromPeer, configuration.tagPolicy.filter.admits(reference) else { return miss(.manifestUnknown, started) }
+        guard !fromPeer, configuration.tagPolicy.filter.admits(reference), configuration.sharing.admits(manifest: reference) else {
+            return miss(.manifestUnknown, started)
+        }
         let key = reference.digest.map { SummaryKey($0) } ?? SummaryKey(tagKey: reference.tagKey!)
         let candidates = Array(peers.candidates(for: key).prefix(configuration.maximumPeerAttempts))
         guard !candidates.isEmpty, let fetched = await client.manifest(reference, from: candidates) else {
@@ -147,14 +164,15 @@ public struct RegistryHandler: HTTPHandler {
         _ digest: Digest, repository: ImageReference, request: HTTPRequest, fromPeer: Bool, started: ContinuousClock.Instant
     ) async -> HTTPResponse {
         let rangeHeader = request.headers.first(name: "Range")
-        if let local = await catalog.lookup(digest) {
+        let shared = configuration.sharing.admits(registry: repository.registry, byDigest: true)
+        if !fromPeer || shared, let local = await catalog.lookup(digest) {
             if let response = await localBlob(
-                digest, mediaType: local.mediaType, rangeHeader: rangeHeader, isHead: request.method == .HEAD, started: started)
+                local, rangeHeader: rangeHeader, isHead: request.method == .HEAD, started: started)
             {
                 return response
             }
         }
-        guard !fromPeer, configuration.tagPolicy.filter.admits(repository) else { return miss(.blobUnknown, started) }
+        guard !fromPeer, shared, configuration.tagPolicy.filter.admits(repository) else { return miss(.blobUnknown, started) }
         let candidates = Array(peers.candidates(for: SummaryKey(digest)).prefix(configuration.maximumPeerAttempts))
         guard !candidates.isEmpty else { return miss(.blobUnknown, started) }
         if request.method == .HEAD {
@@ -199,15 +217,15 @@ public struct RegistryHandler: HTTPHandler {
     /// directory (or the OCI layout) when it is a file, else streamed from the
     /// store's API. Nil when the store no longer has it (e.g. just collected).
     private func localBlob(
-        _ digest: Digest, mediaType: String, rangeHeader: String?, isHead: Bool, started: ContinuousClock.Instant
+        _ descriptor: Descriptor, rangeHeader: String?, isHead: Bool, started: ContinuousClock.Instant
     ) async -> HTTPResponse? {
         let source: BlobSource
-        do { source = try await store.open(digest) } catch { return nil }
-        let size: Int64
-        switch source {
-        case .file(_, let s), .stream(let s, _): size = s
+        do { source = try await store.open(descriptor.digest, expectedSize: descriptor.size) } catch {
+            logger.debug("local blob not served", metadata: ["digest": "\(descriptor.digest)", "error": "\(error)"])
+            return nil
         }
-        var headers = blobHeaders(digest)
+        let size = source.size
+        var headers = blobHeaders(descriptor.digest)
         var range: ResolvedRange?
         if let rangeHeader {
             do { range = try ResolvedRange.parse(rangeHeader, length: size) } catch {
@@ -224,13 +242,12 @@ public struct RegistryHandler: HTTPHandler {
         if let range { headers.add(name: "Content-Range", value: range.contentRange(length: size)) }
         let status: HTTPResponseStatus = range == nil ? .ok : .partialContent
         switch source {
-        case .file(let path, _):
-            // FileRegion (sendfile) needs an NIOFileHandle; an open descriptor
-            // keeps working even if containerd's GC unlinks the file meanwhile.
-            // open(2) of a local file does not wait on the network, so it is
-            // done inline rather than on NIO's blocking thread pool.
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
+        case .file(let file):
+            // FileRegion (sendfile) needs an NIOFileHandle: it takes the very
+            // descriptor the store opened and checked (no second open by
+            // path), which keeps working even if containerd's GC unlinks the
+            // file meanwhile.
+            guard let fd = file.takeDescriptor() else { return nil }
             let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: fd)
             if !isHead { metrics.served(localBytes: length) }
             return HTTPResponse(status: status, headers: headers, body: .file(handle, offset: offset, length: length), logMetadata: Self.fromLocal)
