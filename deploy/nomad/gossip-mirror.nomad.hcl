@@ -105,6 +105,10 @@ job "gossip-mirror" {
           "--key-file", "${NOMAD_SECRETS_DIR}/cluster.key",
           "--gossip-addr", "0.0.0.0:${NOMAD_PORT_gossip}",
           "--registry-addr", "0.0.0.0:${NOMAD_PORT_registry}",
+          # /healthz, /readyz and /metrics answer anyone (the Consul check,
+          # Prometheus); /status.json and /locate only loopback
+          # (`gossip-mirror members` on the client), --trusted-network or a
+          # cluster token.
           "--status-addr", "0.0.0.0:${NOMAD_PORT_status}",
           "--store", "containerd",
           "--containerd-sock", var.containerd_sock,

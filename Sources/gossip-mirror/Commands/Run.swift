@@ -235,7 +235,8 @@ struct Run: AsyncParsableCommand {
             host: status.host, port: Int(status.port),
             handler: StatusHandler(
                 node: node, catalog: catalog, locator: Locator(catalog: catalog, peers: peers),
-                registryMetrics: registryMetrics, metrics: registry),
+                registryMetrics: registryMetrics, metrics: registry,
+                access: StatusAccess(trustedNetworks: registryConfiguration.trustedNetworks, credentials: credentials)),
             logger: logger, limits: http.limits)
         // containerd hosts.toml: last in the group, so on SIGTERM it restores the files first.
         let containerdHostsServices = try containerdHosts.services(try containerdHostsSettings(), logger: logger)

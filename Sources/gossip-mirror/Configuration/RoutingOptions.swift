@@ -31,7 +31,10 @@ struct RoutingOptions: ParsableArguments {
 
     @Option(
         name: .customLong("trusted-network"),
-        help: "CIDR whose requests to the registry port need no cluster token (repeatable; loopback never does).")
+        help: """
+            CIDR whose requests need no cluster token, on the registry port and for the status port's /status, \
+            /status.json and /locate (repeatable; loopback never needs one).
+            """)
     var trustedNetwork: [String] = []
 
     @Option(

@@ -6,18 +6,20 @@ import Prometheus
 import Registry
 
 /// The status port: health, readiness, Prometheus metrics, the node's view
-/// and `locate`.
+/// and `locate`; who may read which is `StatusAccess`.
 struct StatusHandler: HTTPHandler {
     let node: GossipNode
     let catalog: LocalCatalog
     let locator: Locator
     let registryMetrics: RegistryMetrics
     let metrics: PrometheusCollectorRegistry
+    let access: StatusAccess
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         guard request.method == .GET || request.method == .HEAD else {
             return .text(.methodNotAllowed, "method not allowed\n")
         }
+        guard await access.allows(request) else { return StatusAccess.refusal }
         switch request.path {
         case "/healthz":
             return .text(.ok, "ok\n")
