@@ -39,6 +39,9 @@ root="$work/rootfs"
 mkdir -p "$root/usr/local/bin" "$root/etc/ssl/certs" "$root/tmp" "$root/run" "$root/var/lib"
 chmod 1777 "$root/tmp"
 install -m 0755 "$binary" "$root/usr/local/bin/gossip-mirror"
+# DWARF debug information is most of a release binary; symbols (for the Swift
+# runtime's backtraces) and the build ID note stay.
+strip --strip-debug "$root/usr/local/bin/gossip-mirror"
 
 # Every shared object the binary loads, at the path the loader finds it
 # (symbolic links resolved: the file is copied under the name asked for).
@@ -70,7 +73,7 @@ tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner \
   --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
   -C "$root" -cf "$work/layer.tar" .
 diff_id=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
-gzip -n -9 <"$work/layer.tar" >"$work/layer.tar.gz"
+gzip -n -6 <"$work/layer.tar" >"$work/layer.tar.gz"
 layer=$(sha256sum "$work/layer.tar.gz" | cut -d' ' -f1)
 mv "$work/layer.tar.gz" "$layout/blobs/sha256/$layer"
 

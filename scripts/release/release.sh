@@ -32,9 +32,10 @@ stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/$base"
 install -m 0755 "$binary" "$stage/$base/gossip-mirror"
+strip --strip-debug "$stage/$base/gossip-mirror"   # as in the image: symbols and build ID stay
 cp LICENSE CHANGELOG.md README.md "$stage/$base/"
 git ls-files -z deploy | xargs -0 -I{} cp --parents {} "$stage/$base/"
-tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner -C "$stage" -cf - "$base" | gzip -n -9 >"$out/$base.tar.gz"
+tar --sort=name --mtime="@$epoch" --owner=0 --group=0 --numeric-owner -C "$stage" -cf - "$base" | gzip -n -6 >"$out/$base.tar.gz"
 
 (cd "$out" && sha256sum "$base.tar.gz" "gossip-mirror-$version-linux-$arch-oci.tar" >SHA256SUMS)
 echo "release $version ($arch) in $out:"
