@@ -49,10 +49,12 @@ struct StatusHandler: HTTPHandler {
             }
         case "/status", "/":
             // Content negotiation: a browser gets the HTML page, curl and scripts the text.
-            if StatusPageHTML.isPreferred(accept: request.headers["Accept"]) {
-                return .text(.ok, StatusPageHTML.render(await report()), contentType: "text/html; charset=utf-8")
-            }
-            return .text(.ok, StatusPage.render(await report()))
+            var page =
+                StatusPageHTML.isPreferred(accept: request.headers["Accept"])
+                ? HTTPResponse.text(.ok, StatusPageHTML.render(await report()), contentType: "text/html; charset=utf-8")
+                : HTTPResponse.text(.ok, StatusPage.render(await report()))
+            page.headers.add(name: "Vary", value: "Accept")
+            return page
         default:
             return .text(.notFound, "not found\n")
         }
