@@ -109,6 +109,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        // The executable's own decisions: status access, logging, build info, metrics text.
+        .testTarget(
+            name: "GossipMirrorTests",
+            dependencies: [
+                "gossip-mirror", "Registry", "Gossip",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         .testTarget(name: "EndToEndTests", dependencies: ["Gossip", "Catalog", "Registry", "TestSupport"]),
         // The executable's configuration sources and option wiring (@testable import gossip_mirror).
         .testTarget(

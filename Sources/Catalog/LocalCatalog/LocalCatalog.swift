@@ -71,7 +71,16 @@ public actor LocalCatalog {
     private let blobsGauge = Gauge(label: "gossip_mirror_catalog_blobs")
     private let tagsGauge = Gauge(label: "gossip_mirror_catalog_tags")
     private let scanFailures = Counter(label: "gossip_mirror_catalog_scan_failures_total")
-    private let scanTimer = Metrics.Timer(label: "gossip_mirror_catalog_scan_duration")
+    private let scanTimer = Metrics.Timer(label: "gossip_mirror_catalog_scan_duration_seconds")
+
+    /// The `# HELP` text of each metric above, by name.
+    public static let metricDescriptions: [String: String] = [
+        "gossip_mirror_catalog_entries": "Keys in this node's summary (digests and tags).",
+        "gossip_mirror_catalog_blobs": "Blobs (manifests, configs, layers) this node advertises.",
+        "gossip_mirror_catalog_tags": "Tags this node advertises.",
+        "gossip_mirror_catalog_scan_failures_total": "Scans of the content store that failed (the previous catalog stays in service).",
+        "gossip_mirror_catalog_scan_duration_seconds": "Time to scan the content store.",
+    ]
 
     public init(store: any ContentStore, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "gossip-mirror.catalog")) {

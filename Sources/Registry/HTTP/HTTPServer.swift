@@ -100,10 +100,13 @@ public struct HTTPServer: Sendable {
     public let accessLog: Bool
     /// Header and idle timeouts, connection caps.
     public let limits: HTTPServerLimits
+    /// Told of every exchange once its last byte is written (metrics, the
+    /// status page's recent requests).
+    public let observers: [any HTTPExchangeObserver]
 
     public init(
         host: String, port: Int, handler: any HTTPHandler, logger: Logger, accessLog: Bool = false,
-        limits: HTTPServerLimits = HTTPServerLimits()
+        limits: HTTPServerLimits = HTTPServerLimits(), observers: [any HTTPExchangeObserver] = []
     ) {
         self.host = host
         self.port = port
@@ -111,6 +114,7 @@ public struct HTTPServer: Sendable {
         self.logger = logger
         self.accessLog = accessLog
         self.limits = limits
+        self.observers = observers
     }
 
     /// Binds and serves until cancelled. `onBound` receives the bound
@@ -141,7 +145,7 @@ public struct HTTPServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(deadlines)
                     try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
                     var written: AsyncStream<Bool>?
-                    if accessLog {
+                    if accessLog || !observers.isEmpty {
                         let (stream, signal) = AsyncStream.makeStream(of: Bool.self)
                         try channel.pipeline.syncOperations.addHandler(ResponseWrittenSignal(signal))
                         written = stream
@@ -194,20 +198,22 @@ public struct HTTPServer: Sendable {
                         let started = ContinuousClock.now
                         let request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, remoteAddress: remote)
                         let response = await handler.handle(request)
+                        for observer in observers { observer.responseStarted(request, response) }
                         var bytes: Int64 = 0
                         do {
                             try await write(response, for: h, to: outbound, bytes: &bytes)
                         } catch {
                             logAccess(h, response, bytes: bytes, since: started, remote: remote, error: "\(error)")
+                            observe(request, response, bytes: bytes, since: started, error: "\(error)")
                             throw error
                         }
                         if written != nil {
                             // Wait for the last byte to reach the socket: a
                             // file region is written after `write` returns.
                             let complete = await written?.next() ?? false
-                            logAccess(
-                                h, response, bytes: bytes, since: started, remote: remote,
-                                error: complete ? nil : "the connection closed before the response was written")
+                            let error = complete ? nil : "the connection closed before the response was written"
+                            logAccess(h, response, bytes: bytes, since: started, remote: remote, error: error)
+                            observe(request, response, bytes: bytes, since: started, error: error)
                         }
                         if !h.isKeepAlive { return }
                     }
@@ -232,6 +238,16 @@ public struct HTTPServer: Sendable {
         metadata["client"] = "\(remote?.ipAddress ?? "?")"
         if let error { metadata["aborted"] = "\(error)" }
         logger.info("request", metadata: metadata)
+    }
+
+    private func observe(
+        _ request: HTTPRequest, _ response: HTTPResponse, bytes: Int64, since started: ContinuousClock.Instant, error: String?
+    ) {
+        guard !observers.isEmpty else { return }
+        let exchange = HTTPExchange(
+            request: request, status: response.status, metadata: response.logMetadata, bytes: bytes,
+            duration: ContinuousClock.now - started, error: error)
+        for observer in observers { observer.exchangeFinished(exchange) }
     }
 
     /// Milliseconds with one decimal, e.g. `12.5`.
@@ -332,7 +348,7 @@ final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
 /// socket (true) or failed (false, e.g. the connection closed). Writes
 /// complete in order, so by then every body byte before it (a sendfile
 /// region included) is written too. Only in the pipeline with the access log
-/// on: every response is then awaited, so the stream does not grow.
+/// on or observers: every response is then awaited, so the stream does not grow.
 final class ResponseWrittenSignal: ChannelOutboundHandler, RemovableChannelHandler, Sendable {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart

@@ -85,6 +85,12 @@ public final class PeerDirectory: Sendable {
         return filter != nil
     }
 
+    /// The number of keys (digests and tags) in each peer's summary, for the
+    /// status page.
+    public func summaryEntries() -> [String: Int] {
+        peers.withLock { peers in peers.compactMapValues { $0.summary?.count } }
+    }
+
     /// Alive peers whose summary may contain `key`, best first: fewer recent
     /// failures, lower round-trip time, fewer requests in flight.
     public func candidates(for key: SummaryKey, now: Date = Date()) -> [PeerCandidate] {

@@ -27,7 +27,7 @@ struct Run: AsyncParsableCommand {
         .init(name: "status-addr"), .init(name: "store"), .init(name: "containerd-sock"),
         .init(name: "containerd-namespace"), .init(name: "containerd-content-root"), .init(name: "oci-layout"),
         .init(name: "oci-layout-repository"),
-        .init(name: "cluster-label"), .init(name: "log-level"), .init(name: "access-log", flag: true),
+        .init(name: "cluster-label"), .init(name: "log-level"), .init(name: "log-format"), .init(name: "access-log", flag: true),
     ]
 
     @Option(help: "Member name, unique in the cluster (default: the host name).")
@@ -82,6 +82,14 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log-format"), help: "text, or json for one JSON object a line.")
+    var logFormat = "text"
+
+    @Flag(
+        name: .customLong("check-config"),
+        help: "Check every option and load the keys, print the result, and exit without binding or joining anything.")
+    var checkConfig = false
+
     @Flag(
         name: .customLong("access-log"), inversion: .prefixedNo,
         help: "Log one line per registry request: path, status, source (local, peer, miss), peer, bytes, milliseconds.")
@@ -105,6 +113,7 @@ struct Run: AsyncParsableCommand {
         guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
         guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+        guard LoggingSetup.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         for (flag, value) in [("--gossip-addr", gossipAddr), ("--registry-addr", registryAddr), ("--status-addr", statusAddr)] {
             guard SWIM.Endpoint(parsing: value) != nil else { throw ValidationError("\(flag) must be HOST:PORT, not \(value)") }
         }
@@ -185,14 +194,12 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        if checkConfig { return try check() }
+        let recent = RecentActivity()
+        LoggingSetup.bootstrap(level: Logger.Level(rawValue: logLevel)!, format: LoggingSetup.Format(rawValue: logFormat)!, recent: recent)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
+        BuildInfoMetric.register(in: registry)
         let logger = Logger(label: "gossip-mirror")
 
         let descriptors = DescriptorLimit.raiseToHardLimit()
@@ -229,14 +236,15 @@ struct Run: AsyncParsableCommand {
                 client: CurlPeerClient(
                     credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger, tagQuorum: routing.tagQuorum),
                 credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
-            logger: logger, accessLog: accessLog, limits: http.limits)
+            logger: logger, accessLog: accessLog, limits: http.limits, observers: [registryMetrics, recent])
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
             host: status.host, port: Int(status.port),
             handler: StatusHandler(
                 node: node, catalog: catalog, locator: Locator(catalog: catalog, peers: peers),
                 registryMetrics: registryMetrics, metrics: registry,
-                access: StatusAccess(trustedNetworks: registryConfiguration.trustedNetworks, credentials: credentials)),
+                access: StatusAccess(trustedNetworks: registryConfiguration.trustedNetworks, credentials: credentials),
+                peers: peers, recent: recent),
             logger: logger, limits: http.limits)
         // containerd hosts.toml: last in the group, so on SIGTERM it restores the files first.
         let containerdHostsServices = try containerdHosts.services(try containerdHostsSettings(), logger: logger)
@@ -256,7 +264,32 @@ struct Run: AsyncParsableCommand {
                 ] + containerdHostsServices,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        logger.info("starting", metadata: ["name": "\(memberName)", "keys": "\(keyring.keys.count)", "open-files": "\(descriptors)"])
+        logger.info(
+            "starting",
+            metadata: [
+                "name": "\(memberName)", "keys": "\(keyring.keys.count)", "open-files": "\(descriptors)",
+                "version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit ?? "unknown")",
+            ])
         try await group.run()
+    }
+
+    /// `--check-config`: everything `run` checks before it binds a port,
+    /// joins or reads the store; a line per setting on success.
+    private func check() throws {
+        let keyring = try loadKeyring(environment: ProcessInfo.processInfo.environment)
+        let routing = try routing.registryConfiguration()
+        _ = try containerdHosts.services(registryAddr: registryAddr, logger: Logger(label: "gossip-mirror.check"))
+        if store == "oci-layout", ociLayout == nil { throw ValidationError("--store oci-layout needs --oci-layout DIR") }
+        print(
+            """
+            configuration ok (gossip-mirror \(BuildInfo.description))
+            name: \(name ?? ProcessInfo.processInfo.hostName)
+            gossip: \(gossipAddr), advertised as \(advertiseAddr ?? "derived"), profile \(profile), label \(clusterLabel)
+            join: \(join.isEmpty ? "none" : join.joined(separator: ", "))
+            keys: \(keyring.keys.count) (ids \(keyring.keys.map { String($0.id) }.joined(separator: ", ")))
+            registry: \(registryAddr); status: \(statusAddr); trusted networks: \(routing.trustedNetworks.map(\.description).joined(separator: ", "))
+            store: \(store == "oci-layout" ? "oci-layout \(ociLayout ?? "")" : "containerd \(containerdSock) namespace \(containerdNamespace), content \(containerdContentRoot)")
+            log: \(logLevel), \(logFormat)\(accessLog ? ", access log" : "")
+            """)
     }
 }

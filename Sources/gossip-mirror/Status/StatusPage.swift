@@ -20,13 +20,18 @@ enum StatusPage {
 
     static func render(_ r: StatusReport) -> String {
         let alive = r.members.filter { $0.state == "alive" }.count
+        let ratios = r.hitRatios.map { ratios in
+            "registry: " + ["local", "peer", "miss"].map { "\($0) \(String(format: "%.1f", (ratios[$0] ?? 0) * 100)) %" }.joined(separator: ", ")
+                + " of \(["local", "peer", "miss"].reduce(0) { $0 + (r.registry?.requests[$1] ?? 0) }) lookups"
+        } ?? "registry: no lookups yet"
         return """
-            gossip-mirror \(r.name) at \(r.address) (profile \(r.profile))
+            gossip-mirror \(r.name) at \(r.address) (profile \(r.profile), version \(r.version ?? "?")\(r.commit.map { ", commit \($0.prefix(12))" } ?? ""))
             members: \(r.members.count) known, \(alive) alive; local health \(r.localHealth)
             gossip: \(r.gossip.packetsSent) packets sent, \(r.gossip.packetsReceived) received, \(r.gossip.rejected) rejected \
             (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed, \
             \(r.gossip.rejectedImplausible) implausible), \(r.gossip.sendFailures) refused by the kernel, \
             \(r.gossip.streamsRefused) streams refused over the caps
+            \(ratios)
 
             """ + membersTable(r.members) + skippedLines(r.catalog?.skipped ?? [])
     }
