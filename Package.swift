@@ -109,24 +109,18 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        // The executable's own decisions: status access, logging, build info, metrics text.
+        // The executable's own decisions (@testable import gossip_mirror): configuration
+        // sources and option wiring, status access, logging, build info, metrics text.
         .testTarget(
             name: "GossipMirrorTests",
             dependencies: [
-                "gossip-mirror", "Registry", "Gossip",
+                "gossip-mirror", "Registry", "Gossip", "Catalog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         .testTarget(name: "EndToEndTests", dependencies: ["Gossip", "Catalog", "Registry", "TestSupport"]),
-        // The executable's configuration sources and option wiring (@testable import gossip_mirror).
-        .testTarget(
-            name: "GossipMirrorTests",
-            dependencies: [
-                "gossip-mirror", "Registry", "Catalog",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-            ]),
     ],
     swiftLanguageModes: [.v6]
 )

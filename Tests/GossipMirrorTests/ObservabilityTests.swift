@@ -11,7 +11,7 @@ import Testing
 /// The executable's decisions, one row per case.
 struct StatusAccessTests {
     static let key = ClusterKey.generate()
-    static let access = StatusAccess(trustedNetworks: [CIDR("10.1.0.0/16")!], credentials: PeerCredentials { [key] })
+    static let access = StatusAccess(trustedNetworks: [CIDR("10.1.0.0/16")!], credentials: PeerCredentials(nodeName: "this-node") { [key] })
 
     static func request(_ path: String, from ip: String, token: String? = nil) throws -> HTTPRequest {
         var headers = HTTPHeaders()
@@ -42,13 +42,15 @@ struct StatusAccessTests {
         #expect(await Self.access.allows(try Self.request(path, from: client)) == allowed)
     }
 
-    @Test func aTokenForThisRequestIsAcceptedAndNoOther() async throws {
-        let credentials = PeerCredentials { [Self.key] }
-        let token = try #require(await credentials.token(method: "GET", target: "/status.json"))
+    @Test func aTokenForThisRequestToThisNodeIsAcceptedAndNoOther() async throws {
+        let credentials = PeerCredentials(nodeName: "client") { [Self.key] }
+        let token = try #require(await credentials.token(method: "GET", target: "/status.json", destination: "this-node"))
         #expect(await Self.access.allows(try Self.request("/status.json", from: "192.0.2.7", token: token)))
         #expect(!(await Self.access.allows(try Self.request("/locate?ref=x", from: "192.0.2.7", token: token))))
-        let stranger = PeerCredentials { [ClusterKey.generate()] }
-        let foreign = try #require(await stranger.token(method: "GET", target: "/status.json"))
+        let elsewhere = try #require(await credentials.token(method: "GET", target: "/status.json", destination: "other-node"))
+        #expect(!(await Self.access.allows(try Self.request("/status.json", from: "192.0.2.7", token: elsewhere))))
+        let stranger = PeerCredentials(nodeName: "client") { [ClusterKey.generate()] }
+        let foreign = try #require(await stranger.token(method: "GET", target: "/status.json", destination: "this-node"))
         #expect(!(await Self.access.allows(try Self.request("/status.json", from: "192.0.2.7", token: foreign))))
         #expect(!(await Self.access.allows(try Self.request("/status.json", from: "192.0.2.7", token: ""))))
     }

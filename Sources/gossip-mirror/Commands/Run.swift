@@ -278,7 +278,8 @@ struct Run: AsyncParsableCommand {
     private func check() throws {
         let keyring = try loadKeyring(environment: ProcessInfo.processInfo.environment)
         let routing = try routing.registryConfiguration()
-        _ = try containerdHosts.services(registryAddr: registryAddr, logger: Logger(label: "gossip-mirror.check"))
+        _ = try containerdHosts.services(try containerdHostsSettings(), logger: Logger(label: "gossip-mirror.check"))
+        _ = try ociLayoutDefaultRepository()
         if store == "oci-layout", ociLayout == nil { throw ValidationError("--store oci-layout needs --oci-layout DIR") }
         print(
             """
