@@ -55,12 +55,18 @@ final class TestNode: Sendable {
 
     func stop() { task.cancel() }
 
-    static let quiet = Logger(label: "test-node", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Silent, unless GM_TEST_LOG is set (then debug lines on stderr).
+    static let quiet = Logger(label: "test-node") { label in
+        guard ProcessInfo.processInfo.environment["GM_TEST_LOG"] != nil else { return SwiftLogNoOpLogHandler() }
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .debug
+        return handler
+    }
 
     /// Starts a node serving `layout` (an empty layout when nil, made in `scratch`).
     static func start(
         _ name: String, key: ClusterKey, layout: String?, scratch: String,
-        configuration: RegistryHandler.Configuration = .init(), settings: PeerRouterSettings = .init(), tokenWindow: Int64 = 120,
+        configuration: RegistryHandler.Configuration = .init(), settings: PeerRouterSettings = .forTests, tokenWindow: Int64 = 120,
         limits: HTTPServerLimits = .init(), delay: Duration? = nil, intercept: Intercept? = nil, reseal: Bool = true
     ) async throws -> TestNode {
         var path = layout
@@ -132,6 +138,20 @@ final class TestNode: Sendable {
 
     /// Requests this node received for `path` (with its query).
     func requests(for path: String) -> [HTTPRequest] { requests.filter { $0.uri == path } }
+}
+
+extension PeerRouterSettings {
+    /// As shipped, but with connect and stall limits that a starved test
+    /// process cannot overrun (libcurl checks its connect timeout before it
+    /// notices a finished loopback connect, and a handler delayed seconds on
+    /// a saturated machine looks like a stalled holder); a refused connection
+    /// still fails at once. No row tests those limits.
+    static var forTests: PeerRouterSettings {
+        var settings = PeerRouterSettings()
+        settings.connectTimeout = .seconds(5)
+        settings.lowSpeedTime = .seconds(30)
+        return settings
+    }
 }
 
 /// A test's HTTP client: status, headers and the whole body.
