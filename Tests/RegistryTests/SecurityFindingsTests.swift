@@ -79,7 +79,9 @@ import Testing
         let a = try await TestNode.start("a", key: key, layout: current.path, scratch: scratch.path)
         let b = try await TestNode.start("b", key: key, layout: current.path, scratch: scratch.path)
         let c = try await TestNode.start("c", key: key, layout: stale.path, scratch: scratch.path)
-        let strict = try await TestNode.start("strict", key: key, layout: nil, scratch: scratch.path, tagQuorum: 2)
+        var quorum = PeerRouterSettings.forTests
+        quorum.tagQuorum = 2
+        let strict = try await TestNode.start("strict", key: key, layout: nil, scratch: scratch.path, settings: quorum)
         let lenient = try await TestNode.start("lenient", key: key, layout: nil, scratch: scratch.path)
 
         await TestNode.link([a, strict, lenient])

@@ -261,6 +261,20 @@ public struct HTTPServer: Sendable {
         _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
         bytes: inout Int64
     ) async throws {
+        do {
+            try await writeParts(response, for: request, to: outbound, bytes: &bytes)
+        } catch {
+            // A connection gone before the file region reached the pipeline
+            // (the client left while the handler worked): the file is ours to close.
+            if case .file(let handle, _, _) = response.body, handle.isOpen { try? handle.close() }
+            throw error
+        }
+    }
+
+    private func writeParts(
+        _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        bytes: inout Int64
+    ) async throws {
         var headers = response.headers
         let suppressBody = request.method == .HEAD
         switch response.body {

@@ -225,17 +225,17 @@ struct Run: AsyncParsableCommand {
         do { node = try GossipNode(configuration: configuration, logger: logger) } catch {
             throw ValidationError("\(error)")
         }
-        let peers = PeerDirectory(selfName: memberName)
         let registryMetrics = RegistryMetrics()
-        let credentials = PeerCredentials(nodeName: memberName) { await node.keys }
+        let router = PeerRouter(
+            credentials: PeerCredentials(nodeName: memberName) { await node.keys }, settings: routing.routerSettings,
+            metrics: registryMetrics, logger: logger)
+        let peers = router.directory
         let registryEndpoint = SWIM.Endpoint(parsing: registryAddr)!
         let registryServer = HTTPServer(
             host: registryEndpoint.host, port: Int(registryEndpoint.port),
             handler: RegistryHandler(
-                catalog: catalog, store: store, peers: peers,
-                client: CurlPeerClient(
-                    credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger, tagQuorum: routing.tagQuorum),
-                credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
+                catalog: catalog, store: store, router: router, metrics: registryMetrics, configuration: registryConfiguration,
+                logger: logger),
             logger: logger, accessLog: accessLog, limits: http.limits, observers: [registryMetrics, recent])
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
