@@ -46,6 +46,9 @@ public struct OCILayoutStore: ContentStore {
     public static let containerdImageNameAnnotation = "io.containerd.image.name"
 
     private let directory: ConfinedDirectory
+    /// Blobs are opened from here (no links followed); `directory` reads the
+    /// layout's own files.
+    private let blobs: BeneathRoot
     public let configuration: Configuration
     private let logger: Logger
 
@@ -58,6 +61,7 @@ public struct OCILayoutStore: ContentStore {
     public init(path: String, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "gossip-mirror.catalog.oci-layout")) throws(OCILayoutError) {
         self.directory = try ConfinedDirectory(path: path)
+        self.blobs = BeneathRoot(path: directory.root)
         self.configuration = configuration
         self.logger = logger
     }
@@ -114,18 +118,31 @@ public struct OCILayoutStore: ContentStore {
         return (images, skipped)
     }
 
+    /// The size of a blob that `open` would serve (a regular file, no link).
     public func size(of digest: Digest) async throws -> Int64? {
-        directory.regularFileSize(Self.blobPath(digest))
+        blobs.regularFileSize(Self.blobComponents(digest))
     }
 
-    /// A `.file` with the canonical path (no symbolic links left to follow).
-    public func open(_ digest: Digest) async throws -> BlobSource {
-        let (path, size) = try directory.regularFile(Self.blobPath(digest))
-        return .file(path: path, size: size)
+    /// A `.file` opened without following any link beneath the layout's
+    /// root and checked with `fstat` (see `BeneathRoot`): a blob swapped for
+    /// a link, even inside the layout, is refused.
+    public func open(_ digest: Digest, expectedSize: Int64?) async throws -> BlobSource {
+        .file(try openBlob(digest, expectedSize: expectedSize))
     }
 
     public func read(_ digest: Digest, limit: Int) async throws -> [UInt8] {
-        try directory.read(Self.blobPath(digest), limit: limit)
+        let file = try openBlob(digest, expectedSize: nil)
+        do { return try file.readAll(limit: limit) } catch {
+            if case .tooLarge(let size, let limit) = error { throw OCILayoutError.tooLarge(Self.blobPath(digest), size: size, limit: limit) }
+            throw OCILayoutError.unservable(Self.blobPath(digest), reason: error)
+        }
+    }
+
+    private func openBlob(_ digest: Digest, expectedSize: Int64?) throws(OCILayoutError) -> BlobFile {
+        do { return try blobs.open(Self.blobComponents(digest), expectedSize: expectedSize) } catch {
+            if case .missing = error { throw .fileNotFound(Self.blobPath(digest)) }
+            throw .unservable(Self.blobPath(digest), reason: error)
+        }
     }
 
     /// Polls `index.json` every `pollInterval` and yields `.imagesChanged` when
@@ -164,6 +181,8 @@ public struct OCILayoutStore: ContentStore {
     // MARK: Layout
 
     static func blobPath(_ digest: Digest) -> String { "blobs/sha256/" + digest.hex }
+    /// `Digest` admits only 64 lowercase hex characters: no `/`, no `..`.
+    static func blobComponents(_ digest: Digest) -> [String] { ["blobs", "sha256", digest.hex] }
 
     private struct LayoutMarker: Decodable { var imageLayoutVersion: String }
 

@@ -39,7 +39,11 @@ public struct HTTPRequest: Sendable {
     /// Whether the request came from this host (loopback).
     public var isLoopback: Bool {
         guard let ip = remoteAddress?.ipAddress else { return false }
-        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+        return Self.isLoopback(ip)
+    }
+
+    static func isLoopback(_ ip: String) -> Bool {
+        ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 }
 
@@ -94,26 +98,47 @@ public struct HTTPServer: Sendable {
     /// method, path, status, body bytes, milliseconds, client, and the
     /// handler's `logMetadata`.
     public let accessLog: Bool
+    /// Header and idle timeouts, connection caps.
+    public let limits: HTTPServerLimits
 
-    public init(host: String, port: Int, handler: any HTTPHandler, logger: Logger, accessLog: Bool = false) {
+    public init(
+        host: String, port: Int, handler: any HTTPHandler, logger: Logger, accessLog: Bool = false,
+        limits: HTTPServerLimits = HTTPServerLimits()
+    ) {
         self.host = host
         self.port = port
         self.handler = handler
         self.logger = logger
         self.accessLog = accessLog
+        self.limits = limits
     }
 
     /// Binds and serves until cancelled. `onBound` receives the bound
     /// address (useful with port 0).
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        let limiter = ConnectionLimiter(limits)
+        let logger = logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             // `.tcpOption`: `.socketOption(.tcp_nodelay)` is SOL_SOCKET/1, i.e. SO_DEBUG.
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .bind(host: host, port: port) { (channel: any Channel) -> EventLoopFuture<Connection> in
+                // Over the caps: closed at once, and (NIO drops a connection
+                // whose initialiser fails) never handed to the accept loop.
+                if let address = channel.remoteAddress?.ipAddress, !HTTPRequest.isLoopback(address) {
+                    guard limiter.admit(address) else {
+                        logger.debug("http connection refused: over the connection cap", metadata: ["peer": "\(address)"])
+                        channel.close(promise: nil)
+                        return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+                    }
+                    channel.closeFuture.whenComplete { _ in limiter.release(address) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    let deadlines = RequestDeadlines(limits: limits)
+                    try channel.pipeline.syncOperations.addHandler(FirstByteWatch(deadlines), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(deadlines)
                     try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
                     var written: AsyncStream<Bool>?
                     if accessLog {
@@ -140,6 +165,9 @@ public struct HTTPServer: Sendable {
             server.channel.close(promise: nil)
         }
     }
+
+    /// A connection over the caps (see `HTTPServerLimits`).
+    struct ConnectionRefused: Error {}
 
     /// One accepted connection: the async channel and, with the access log
     /// on, whether each response's last byte was written to the socket.
@@ -214,6 +242,20 @@ public struct HTTPServer: Sendable {
 
     /// Writes `response`; `bytes` counts the body bytes handed to the channel.
     private func write(
+        _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        bytes: inout Int64
+    ) async throws {
+        do {
+            try await writeParts(response, for: request, to: outbound, bytes: &bytes)
+        } catch {
+            // A connection gone before the file region reached the pipeline
+            // (the client left while the handler worked): the file is ours to close.
+            if case .file(let handle, _, _) = response.body, handle.isOpen { try? handle.close() }
+            throw error
+        }
+    }
+
+    private func writeParts(
         _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
         bytes: inout Int64
     ) async throws {

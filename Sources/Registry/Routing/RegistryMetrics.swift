@@ -14,6 +14,8 @@ public final class RegistryMetrics: Sendable {
         public var verificationFailures = 0
         public var rejectedTokens = 0
         public var peerFailures = 0
+        /// Requests whose first holder was slow to answer, so a second was asked too.
+        public var hedges = 0
         /// The longest time any miss (404) took to decide, in microseconds.
         public var slowestMissMicroseconds: Int64 = 0
 
@@ -31,6 +33,7 @@ public final class RegistryMetrics: Sendable {
     private let verificationFailures = Counter(label: "registry_verification_failures_total")
     private let rejectedTokens = Counter(label: "registry_rejected_tokens_total")
     private let peerFailures = Counter(label: "registry_peer_failures_total")
+    private let hedges = Counter(label: "registry_peer_hedges_total")
 
     public init() {}
 
@@ -75,5 +78,11 @@ public final class RegistryMetrics: Sendable {
     public func peerFailed() {
         peerFailures.increment()
         counts.withLock { $0.peerFailures += 1 }
+    }
+
+    /// A holder was slow to send its response head, so the next was asked too.
+    func hedged() {
+        hedges.increment()
+        counts.withLock { $0.hedges += 1 }
     }
 }

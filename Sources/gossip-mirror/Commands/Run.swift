@@ -98,6 +98,9 @@ struct Run: AsyncParsableCommand {
     @OptionGroup(title: "containerd hosts.toml")
     var containerdHosts: ContainerdHostsOptions
 
+    @OptionGroup(title: "HTTP limits (registry and status ports)")
+    var http: HTTPOptions
+
     func validate() throws {
         guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
         guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
@@ -192,6 +195,7 @@ struct Run: AsyncParsableCommand {
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let logger = Logger(label: "gossip-mirror")
 
+        let descriptors = DescriptorLimit.raiseToHardLimit()
         let environment = ProcessInfo.processInfo.environment
         let keyring = try loadKeyring(environment: environment)
         let memberName = name ?? ProcessInfo.processInfo.hostName
@@ -210,24 +214,25 @@ struct Run: AsyncParsableCommand {
         do { node = try GossipNode(configuration: configuration, logger: logger) } catch {
             throw ValidationError("\(error)")
         }
-        let peers = PeerDirectory(selfName: memberName)
         let registryMetrics = RegistryMetrics()
-        let credentials = PeerCredentials { await node.keys }
+        let router = PeerRouter(
+            credentials: PeerCredentials(nodeName: memberName) { await node.keys }, settings: routing.routerSettings,
+            metrics: registryMetrics, logger: logger)
+        let peers = router.directory
         let registryEndpoint = SWIM.Endpoint(parsing: registryAddr)!
         let registryServer = HTTPServer(
             host: registryEndpoint.host, port: Int(registryEndpoint.port),
             handler: RegistryHandler(
-                catalog: catalog, store: store, peers: peers,
-                client: CurlPeerClient(credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger),
-                credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
-            logger: logger, accessLog: accessLog)
+                catalog: catalog, store: store, router: router, metrics: registryMetrics, configuration: registryConfiguration,
+                logger: logger),
+            logger: logger, accessLog: accessLog, limits: http.limits)
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
             host: status.host, port: Int(status.port),
             handler: StatusHandler(
                 node: node, catalog: catalog, locator: Locator(catalog: catalog, peers: peers),
                 registryMetrics: registryMetrics, metrics: registry),
-            logger: logger)
+            logger: logger, limits: http.limits)
         // containerd hosts.toml: last in the group, so on SIGTERM it restores the files first.
         let containerdHostsServices = try containerdHosts.services(try containerdHostsSettings(), logger: logger)
         let group = ServiceGroup(
@@ -246,7 +251,7 @@ struct Run: AsyncParsableCommand {
                 ] + containerdHostsServices,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        logger.info("starting", metadata: ["name": "\(memberName)", "keys": "\(keyring.keys.count)"])
+        logger.info("starting", metadata: ["name": "\(memberName)", "keys": "\(keyring.keys.count)", "open-files": "\(descriptors)"])
         try await group.run()
     }
 }

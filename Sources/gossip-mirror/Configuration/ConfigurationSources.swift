@@ -30,7 +30,8 @@ enum ConfigurationSources {
 
     /// Options each subcommand accepts from the environment or a file.
     static let options: [String: [Option]] = [
-        "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions,
+        "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions
+            + HTTPOptions.configurableOptions,
         "configure-containerd": ConfigureContainerd.configurableOptions,
         "configure-containers": ConfigureContainers.configurableOptions,
         "cleanup": Cleanup.configurableOptions,
