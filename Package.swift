@@ -109,7 +109,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Gossip", "Catalog", "Registry", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Gossip", "Catalog", "Registry", "TestSupport",
+                // containerd's Content.Abort for the cold-pull fault scenario (ctr has no command for it).
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]),
         // The executable's configuration sources and option wiring (@testable import gossip_mirror).
         .testTarget(
             name: "GossipMirrorTests",

@@ -12,6 +12,7 @@ struct StatusHandler: HTTPHandler {
     let catalog: LocalCatalog
     let locator: Locator
     let registryMetrics: RegistryMetrics
+    var coldPull: ColdPull? = nil
     let metrics: PrometheusCollectorRegistry
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
@@ -47,7 +48,7 @@ struct StatusHandler: HTTPHandler {
     }
 
     private func report() async -> StatusReport {
-        await StatusReport.make(from: node, catalog: catalog, registry: registryMetrics)
+        await StatusReport.make(from: node, catalog: catalog, registry: registryMetrics, coldPull: coldPull)
     }
 
     private func json(_ value: some Encodable) -> HTTPResponse {

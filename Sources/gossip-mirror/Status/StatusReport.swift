@@ -35,8 +35,21 @@ struct StatusReport: Codable, Sendable {
     var gossip: GossipStatistics
     var catalog: CatalogReport?
     var registry: RegistryMetrics.Counts?
+    /// Cold pulls (nil from nodes that do not report them).
+    var coldPull: ColdPullReport?
 
-    static func make(from node: GossipNode, catalog: LocalCatalog? = nil, registry: RegistryMetrics? = nil) async -> StatusReport {
+    struct ColdPullReport: Codable, Sendable {
+        var enabled: Bool
+        /// Digests this node's containerd fetches from the upstream under a claim.
+        var fetching: [String]
+        var counts: ColdPullMetrics.Counts
+        /// The claims this node holds as the coordinator of their digests.
+        var claims: [ClaimReport]
+    }
+
+    static func make(
+        from node: GossipNode, catalog: LocalCatalog? = nil, registry: RegistryMetrics? = nil, coldPull: ColdPull? = nil
+    ) async -> StatusReport {
         let me = await node.myself
         let members = await node.members.map { m in
             MemberReport(
@@ -53,9 +66,16 @@ struct StatusReport: Codable, Sendable {
                 summaryGeneration: await catalog.generation, summaryBytes: await catalog.summary.count,
                 skipped: await catalog.skippedImages())
         }
+        var coldReport: ColdPullReport?
+        if let coldPull {
+            coldReport = ColdPullReport(
+                enabled: coldPull.settings.enabled, fetching: await coldPull.fetching.map(\.description),
+                counts: coldPull.metrics.snapshot, claims: coldPull.coordinator.claims)
+        }
         return StatusReport(
             name: me.name, address: "\(me.endpoint)", profile: node.configuration.settings.profileName,
             localHealth: await node.localHealthScore, keyIDs: await node.keys.map(\.id), members: members,
-            gossip: await node.statistics, catalog: catalogReport, registry: registry?.snapshot)
+            gossip: await node.statistics, catalog: catalogReport, registry: registry?.snapshot,
+            coldPull: coldReport)
     }
 }

@@ -1,0 +1,196 @@
+import Catalog
+import Foundation
+import Registry
+import Testing
+import TestSupport
+
+/// Cold pulls by many nodes at once (issue 15), on real software: four hosts
+/// in network namespaces, each with containerd and gossip-mirror, pull the
+/// same image that none of them holds, at the same moment, from a
+/// docker-registry upstream whose link is limited with `tc tbf`. With
+/// cluster single-flight each blob crosses the upstream link about once;
+/// the faults (the fetcher killed, the coordinator killed, the fetcher's
+/// containerd aborting its ingest) cost time or upstream bytes, never a pull.
+///
+/// Correctness only: every pull succeeds and unpacks (`ctr images pull`
+/// unpacks, which checks every layer against the config's diff_ids), no
+/// mirror saw a byte that did not match its digest, and the upstream's own
+/// access log counts the bytes it served. How long pulls take, against a
+/// single host's pull, is measured by `scripts/bench/cold-pull.sh`.
+@Suite(
+    .serialized,
+    .enabled(
+        if: TestEnvironment.canRun(
+            TestEnvironment.containerdTools + TestEnvironment.registryTools + ["ip", "nft", "tc", "curl", "openssl"],
+            needsRoot: true),
+        "needs root, containerd, ctr, docker-registry, skopeo, iproute2, nftables, curl and openssl"))
+struct ColdPullScenarioTests {
+    /// The upstream's rate for every scenario: a 16 MB layer takes about
+    /// 1.3 s, the whole image (66 MB) about 5.5 s, long enough for a fault to
+    /// land mid-transfer and short enough for CI.
+    static let upstreamRate = "100mbit"
+    /// Config aside, four layers: one small, three large.
+    static let layerSizes = [1_000_000, 16_000_000, 24_000_000, 24_000_000]
+
+    /// Digests and total size of what a pull of `image` fetches through the
+    /// blob endpoint: the host platform's config and layers.
+    static func blobs(_ image: TestImage) -> (digests: Set<String>, bytes: Int64) {
+        let descriptors = [image.hostImage!.config] + image.hostImage!.layers
+        return (Set(descriptors.map(\.digest.description)), descriptors.reduce(0) { $0 + $1.size })
+    }
+
+    /// Every pull succeeded with the right image and no mirror saw a wrong byte.
+    static func checkPulls(
+        _ c: Cluster, _ results: [String: Result<Duration, any Error>], image: TestImage, reference: String, hosts: [ClusterHost]
+    ) async throws {
+        for host in hosts {
+            switch results[host.name] {
+            case .success(let took)?: c.note("\(host.name) pulled in \(took.short)")
+            case .failure(let error)?: c.check(false, "\(host.name)'s pull failed: \(error)")
+            case nil: c.check(false, "\(host.name) did not pull")
+            }
+            let digest = try await host.imageDigest(reference)
+            c.check(digest == image.root.digest.description, "\(host.name) has \(digest ?? "nothing") for \(reference)")
+            let counts = await host.status()?.counts
+            c.check(counts?.verificationFailures == 0, "\(host.name)'s mirror saw \(counts?.verificationFailures ?? -1) wrong blobs")
+        }
+    }
+
+    /// A line on what the cold-pull machinery did, per host.
+    static func noteColdPull(_ c: Cluster, _ hosts: [ClusterHost]) async {
+        for host in hosts {
+            guard let cold = await host.status()?.coldPull else { continue }
+            let decisions = cold.counts.decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            c.note(
+                "\(host.name): \(decisions.isEmpty ? "no decisions" : decisions); followed \(cold.counts.followedBytes.megabytes), "
+                    + "served to followers \(cold.counts.ingestServedBytes.megabytes), follow failures \(cold.counts.followFailures)")
+        }
+    }
+
+    // MARK: The promise
+
+    @Test func fourHostsPullingAtOnceFetchEveryBlobAboutOnceFromTheUpstream() async throws {
+        try await Cluster.run("cold pull: four hosts at once", hosts: 4) { c in
+            let image = try await c.image("cold", layerSizes: Self.layerSizes, multiPlatform: false)
+            let ref = try await c.push(image, as: "e2e/cold")
+            let (digests, bytes) = Self.blobs(image)
+            try await c.shapeUpstream(rate: Self.upstreamRate)
+
+            let results = await c.pullAtOnce(ref, on: c.hosts)
+            try await Self.checkPulls(c, results, image: image, reference: ref, hosts: c.hosts)
+            let served = c.upstream.servedBlobBytes(of: digests)
+            c.note("upstream served \(served.megabytes) of blobs for an image of \(bytes.megabytes) (\(String(format: "%.2f", Double(served) / Double(bytes)))x)")
+            c.check(served * 4 <= bytes * 5, "the upstream served \(served) bytes of blobs, more than 1.25 x \(bytes)")
+            var followed: Int64 = 0
+            for host in c.hosts { followed += await c.followedBytes(host) }
+            c.check(followed >= bytes * 2, "followers received only \(followed) bytes from fetchers")
+            await Self.noteColdPull(c, c.hosts)
+        }
+    }
+
+    // MARK: Faults
+
+    /// Starts the four pulls, waits until a follower has received `atLeast`
+    /// bytes of the image's largest layer from its fetcher, injects `fault`,
+    /// and returns every pull's result.
+    static func pullWithFault(
+        _ c: Cluster, _ ref: String, layer: Digest, atLeast: Int64 = 4_000_000,
+        fault: (_ fetcher: ClusterHost) async throws -> Void
+    ) async throws -> [String: Result<Duration, any Error>] {
+        let pulls = Task { await c.pullAtOnce(ref, on: c.hosts) }
+        guard let fetcher = await c.fetcher(of: layer) else {
+            _ = await pulls.value
+            try c.require(false, "no host was seen fetching \(layer)")
+            return [:]
+        }
+        let midway = await poll(timeout: .seconds(60), every: .milliseconds(20)) {
+            for host in c.hosts where host.index != fetcher.index {
+                if await c.followedBytes(host) >= atLeast { return true }
+            }
+            return false
+        }
+        c.check(midway != nil, "no follower received \(atLeast) bytes from \(fetcher.name)")
+        try await fault(fetcher)
+        return await pulls.value
+    }
+
+    @Test func theFetcherKilledMidPullCostsNoPull() async throws {
+        try await Cluster.run("cold pull: fetcher killed", hosts: 4) { c in
+            let image = try await c.image("cold-kill", layerSizes: Self.layerSizes, multiPlatform: false)
+            let ref = try await c.push(image, as: "e2e/cold-kill")
+            let layer = image.hostImage!.layers.max { $0.size < $1.size }!.digest
+            try await c.shapeUpstream(rate: Self.upstreamRate)
+            var victim: ClusterHost?
+            let results = try await Self.pullWithFault(c, ref, layer: layer) { fetcher in
+                victim = fetcher
+                await fetcher.killMirror()
+                c.note("SIGKILL \(fetcher.name)'s gossip-mirror, the fetcher of \(layer.hex.prefix(12))")
+            }
+            // The fetcher's containerd goes on from the upstream without its mirror.
+            try await Self.checkPulls(c, results, image: image, reference: ref, hosts: c.hosts)
+            let (digests, bytes) = Self.blobs(image)
+            c.note("upstream served \(c.upstream.servedBlobBytes(of: digests).megabytes) for an image of \(bytes.megabytes)")
+            await Self.noteColdPull(c, c.hosts.filter { $0.index != victim?.index })
+        }
+    }
+
+    @Test func theCoordinatorKilledMidPullCostsNoPull() async throws {
+        try await Cluster.run("cold pull: coordinator killed", hosts: 4) { c in
+            let image = try await c.image("cold-coord", layerSizes: Self.layerSizes, multiPlatform: false)
+            let ref = try await c.push(image, as: "e2e/cold-coord")
+            let names = c.hosts.map(\.name)
+            let large = image.hostImage!.layers.sorted { $0.size > $1.size }.prefix(3).map(\.digest)
+            try await c.shapeUpstream(rate: Self.upstreamRate)
+            var victim: ClusterHost?
+            let results = try await Self.pullWithFault(c, ref, layer: large[0]) { _ in
+                // A large layer whose coordinator is not its fetcher, if one
+                // is being fetched now: the kill then takes a coordinator only.
+                var chosen = (layer: large[0], fetcher: "")
+                for layer in large {
+                    guard let fetcher = await c.fetcher(of: layer, timeout: .milliseconds(200)) else { continue }
+                    if Rendezvous.coordinator(of: layer, among: names) != fetcher.name {
+                        chosen = (layer, fetcher.name)
+                        break
+                    }
+                }
+                let coordinator = Rendezvous.coordinator(of: chosen.layer, among: names)!
+                let host = c.hosts.first { $0.name == coordinator }!
+                victim = host
+                await host.killMirror()
+                c.note(
+                    "SIGKILL \(host.name)'s gossip-mirror, the coordinator of \(chosen.layer.hex.prefix(12))"
+                        + (chosen.fetcher.isEmpty ? " (no large layer had another fetcher at that moment)" : ", fetched by \(chosen.fetcher)"))
+            }
+            try await Self.checkPulls(c, results, image: image, reference: ref, hosts: c.hosts)
+            let (digests, bytes) = Self.blobs(image)
+            c.note("upstream served \(c.upstream.servedBlobBytes(of: digests).megabytes) for an image of \(bytes.megabytes)")
+            await Self.noteColdPull(c, c.hosts.filter { $0.index != victim?.index })
+        }
+    }
+
+    @Test func anIngestAbortedByTheFetchersContainerdCostsTheFollowersNoPull() async throws {
+        try await Cluster.run("cold pull: ingest aborted", hosts: 4) { c in
+            let image = try await c.image("cold-abort", layerSizes: Self.layerSizes, multiPlatform: false)
+            let ref = try await c.push(image, as: "e2e/cold-abort")
+            let layer = image.hostImage!.layers.max { $0.size < $1.size }!.digest
+            try await c.shapeUpstream(rate: Self.upstreamRate)
+            var aborted: ClusterHost?
+            let results = try await Self.pullWithFault(c, ref, layer: layer) { fetcher in
+                aborted = fetcher
+                try await ContainerdIngestAbort.abort(ref: "layer-\(layer)", namespace: "k8s.io", socket: fetcher.socket)
+                c.note("Content.Abort of layer-\(layer.description.prefix(19))… on \(fetcher.name)'s containerd")
+            }
+            let fetcher = try #require(aborted)
+            let followers = c.hosts.filter { $0.index != fetcher.index }
+            try await Self.checkPulls(c, results, image: image, reference: ref, hosts: followers)
+            // The fetcher's own pull loses its ingest (as it would without a
+            // mirror); pulled again, it completes.
+            if case .failure(let error)? = results[fetcher.name] {
+                c.note("\(fetcher.name)'s own pull failed with its aborted ingest: \("\(error)".suffix(160))")
+                try await c.pull(ref, on: fetcher, label: "again after the abort")
+            }
+            try await Self.checkPulls(c, [fetcher.name: .success(.zero)], image: image, reference: ref, hosts: [fetcher])
+            await Self.noteColdPull(c, c.hosts)
+        }
+    }
+}
