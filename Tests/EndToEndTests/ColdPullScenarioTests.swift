@@ -62,6 +62,36 @@ struct ColdPullScenarioTests {
         c.check(counts?.verificationFailures == 0, "\(host.name)'s mirror saw \(counts?.verificationFailures ?? -1) wrong blobs")
     }
 
+    /// A new image of `layerSizes` (host platform only) pushed to the
+    /// upstream as `e2e/<name>:v1`, and the upstream limited to `upstreamRate`.
+    static func prepare(_ c: Cluster, _ name: String) async throws -> (image: TestImage, reference: String) {
+        let image = try await c.image(name, layerSizes: layerSizes, multiPlatform: false)
+        let reference = try await c.push(image, as: "e2e/\(name)")
+        try await c.shapeUpstream(rate: upstreamRate)
+        return (image, reference)
+    }
+
+    /// The largest layers of `image`, largest first.
+    static func largestLayers(_ image: TestImage, _ count: Int = 1) -> [Digest] {
+        image.hostImage!.layers.sorted { $0.size > $1.size }.prefix(count).map(\.digest)
+    }
+
+    /// Every host's pull checked, then the upstream's bytes and each live
+    /// node's cold-pull counts noted.
+    static func checkAndNote(
+        _ c: Cluster, _ results: [String: Result<Duration, any Error>], image: TestImage, reference: String, mirrorDown: ClusterHost?
+    ) async throws {
+        try await checkPulls(c, results, image: image, reference: reference, hosts: c.hosts)
+        noteUpstream(c, image)
+        await noteColdPull(c, c.hosts.filter { $0.index != mirrorDown?.index })
+    }
+
+    /// A line on the upstream's blob bytes against the image's.
+    static func noteUpstream(_ c: Cluster, _ image: TestImage) {
+        let (digests, bytes) = blobs(image)
+        c.note("upstream served \(c.upstream.servedBlobBytes(of: digests).megabytes) for an image of \(bytes.megabytes)")
+    }
+
     /// A line on what the cold-pull machinery did, per host.
     static func noteColdPull(_ c: Cluster, _ hosts: [ClusterHost]) async {
         for host in hosts {
@@ -77,10 +107,8 @@ struct ColdPullScenarioTests {
 
     @Test func fourHostsPullingAtOnceFetchEveryBlobAboutOnceFromTheUpstream() async throws {
         try await Cluster.run("cold pull: four hosts at once", hosts: 4) { c in
-            let image = try await c.image("cold", layerSizes: Self.layerSizes, multiPlatform: false)
-            let ref = try await c.push(image, as: "e2e/cold")
+            let (image, ref) = try await Self.prepare(c, "cold")
             let (digests, bytes) = Self.blobs(image)
-            try await c.shapeUpstream(rate: Self.upstreamRate)
 
             let results = await c.pullAtOnce(ref, on: c.hosts)
             try await Self.checkPulls(c, results, image: image, reference: ref, hosts: c.hosts)
@@ -122,10 +150,8 @@ struct ColdPullScenarioTests {
 
     @Test func theFetcherKilledMidPullCostsNoPull() async throws {
         try await Cluster.run("cold pull: fetcher killed", hosts: 4) { c in
-            let image = try await c.image("cold-kill", layerSizes: Self.layerSizes, multiPlatform: false)
-            let ref = try await c.push(image, as: "e2e/cold-kill")
-            let layer = image.hostImage!.layers.max { $0.size < $1.size }!.digest
-            try await c.shapeUpstream(rate: Self.upstreamRate)
+            let (image, ref) = try await Self.prepare(c, "cold-kill")
+            let layer = Self.largestLayers(image)[0]
             var victim: ClusterHost?
             let results = try await Self.pullWithFault(c, ref, layer: layer) { fetcher in
                 victim = fetcher
@@ -133,20 +159,15 @@ struct ColdPullScenarioTests {
                 c.note("SIGKILL \(fetcher.name)'s gossip-mirror, the fetcher of \(layer.hex.prefix(12))")
             }
             // The fetcher's containerd goes on from the upstream without its mirror.
-            try await Self.checkPulls(c, results, image: image, reference: ref, hosts: c.hosts)
-            let (digests, bytes) = Self.blobs(image)
-            c.note("upstream served \(c.upstream.servedBlobBytes(of: digests).megabytes) for an image of \(bytes.megabytes)")
-            await Self.noteColdPull(c, c.hosts.filter { $0.index != victim?.index })
+            try await Self.checkAndNote(c, results, image: image, reference: ref, mirrorDown: victim)
         }
     }
 
     @Test func theCoordinatorKilledMidPullCostsNoPull() async throws {
         try await Cluster.run("cold pull: coordinator killed", hosts: 4) { c in
-            let image = try await c.image("cold-coord", layerSizes: Self.layerSizes, multiPlatform: false)
-            let ref = try await c.push(image, as: "e2e/cold-coord")
+            let (image, ref) = try await Self.prepare(c, "cold-coord")
             let names = c.hosts.map(\.name)
-            let large = image.hostImage!.layers.sorted { $0.size > $1.size }.prefix(3).map(\.digest)
-            try await c.shapeUpstream(rate: Self.upstreamRate)
+            let large = Self.largestLayers(image, 3)
             var victim: ClusterHost?
             let results = try await Self.pullWithFault(c, ref, layer: large[0]) { _ in
                 // A large layer whose coordinator is not its fetcher, if one
@@ -167,19 +188,14 @@ struct ColdPullScenarioTests {
                     "SIGKILL \(host.name)'s gossip-mirror, the coordinator of \(chosen.layer.hex.prefix(12))"
                         + (chosen.fetcher.isEmpty ? " (no large layer had another fetcher at that moment)" : ", fetched by \(chosen.fetcher)"))
             }
-            try await Self.checkPulls(c, results, image: image, reference: ref, hosts: c.hosts)
-            let (digests, bytes) = Self.blobs(image)
-            c.note("upstream served \(c.upstream.servedBlobBytes(of: digests).megabytes) for an image of \(bytes.megabytes)")
-            await Self.noteColdPull(c, c.hosts.filter { $0.index != victim?.index })
+            try await Self.checkAndNote(c, results, image: image, reference: ref, mirrorDown: victim)
         }
     }
 
     @Test func anIngestAbortedByTheFetchersContainerdCostsTheFollowersNoPull() async throws {
         try await Cluster.run("cold pull: ingest aborted", hosts: 4) { c in
-            let image = try await c.image("cold-abort", layerSizes: Self.layerSizes, multiPlatform: false)
-            let ref = try await c.push(image, as: "e2e/cold-abort")
-            let layer = image.hostImage!.layers.max { $0.size < $1.size }!.digest
-            try await c.shapeUpstream(rate: Self.upstreamRate)
+            let (image, ref) = try await Self.prepare(c, "cold-abort")
+            let layer = Self.largestLayers(image)[0]
             var aborted: ClusterHost?
             let results = try await Self.pullWithFault(c, ref, layer: layer) { fetcher in
                 aborted = fetcher

@@ -11,9 +11,9 @@ import Testing
     static let digest = Digest("sha256:" + String(repeating: "0f", count: 32))!
 
     static let messages: [ClaimMessage] = [
-        ClaimMessage(digest: digest, member: "host-1", operation: .ask(canFetch: true, unreachable: nil)),
-        ClaimMessage(digest: digest, member: "node a/b?&=%", operation: .ask(canFetch: false, unreachable: "host 2")),
-        ClaimMessage(digest: digest, member: "host-1", operation: .ask(canFetch: true, unreachable: "host-3")),
+        ClaimMessage(digest: digest, member: "host-1", operation: .ask(unreachable: nil)),
+        ClaimMessage(digest: digest, member: "node a/b?&=%", operation: .ask(unreachable: "host 2")),
+        ClaimMessage(digest: digest, member: "host-1", operation: .ask(unreachable: "host-3")),
         ClaimMessage(digest: digest, member: "host-1", operation: .renew),
         ClaimMessage(digest: digest, member: "host-1", operation: .release(completed: true)),
         ClaimMessage(digest: digest, member: "host-1", operation: .release(completed: false)),
@@ -36,8 +36,8 @@ import Testing
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a\u{0}b", "op": "ask"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "steal"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a"]),
-        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "ask", "fetch": "1"]),
-        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "renew", "fetch": "0"]),
+        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "ask", "fetch": "0"]),
+        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "renew", "unreachable": "b"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "ask", "extra": "1"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "ask", "unreachable": ""]),
     ]

@@ -11,15 +11,15 @@ import Testing
     static let digest = Digest("sha256:" + String(repeating: "cd", count: 32))!
 
     enum Step: Sendable, CustomStringConvertible {
-        case ask(String, at: Int, canFetch: Bool = true, unreachable: String? = nil, announced: String? = nil)
+        case ask(String, at: Int, unreachable: String? = nil, announced: String? = nil)
         case renew(String, at: Int)
         case release(String, at: Int, completed: Bool)
         case leave(String)
 
         var description: String {
             switch self {
-            case .ask(let m, let t, let can, let u, let a):
-                "\(m) asks at \(t)s" + (can ? "" : " (cannot fetch)") + (u.map { ", \($0) unreachable" } ?? "")
+            case .ask(let m, let t, let u, let a):
+                "\(m) asks at \(t)s" + (u.map { ", \($0) unreachable" } ?? "")
                     + (a.map { ", \($0) announces" } ?? "")
             case .renew(let m, let t): "\(m) renews at \(t)s"
             case .release(let m, let t, let done): "\(m) releases at \(t)s (\(done ? "completed" : "failed"))"
@@ -52,10 +52,6 @@ import Testing
             answer: .decision(.follow("a")), after: ("a", .fetching), followers: ["b"]),
         Row(name: "the fetcher asking again (a retry) fetches on", before: [.ask("a", at: 0), .ask("b", at: 1)], step: .ask("a", at: 2),
             answer: .decision(.fetch), after: ("a", .fetching), followers: ["b"]),
-        Row(name: "an asker that cannot fetch gets none when nobody fetches", before: [], step: .ask("a", at: 0, canFetch: false),
-            answer: .decision(.none), after: nil),
-        Row(name: "an asker that cannot fetch follows a fetcher", before: [.ask("a", at: 0)], step: .ask("b", at: 1, canFetch: false),
-            answer: .decision(.follow("a")), after: ("a", .fetching), followers: ["b"]),
         Row(name: "an announced fetch is followed when there is no claim", before: [], step: .ask("b", at: 0, announced: "a"),
             answer: .decision(.follow("a")), after: ("a", .fetching), followers: ["b"]),
         Row(name: "a member's own announcement makes it fetch", before: [], step: .ask("a", at: 0, announced: "a"),
@@ -64,8 +60,6 @@ import Testing
             answer: .decision(.follow("a")), after: ("a", .fetching), followers: ["b"]),
         Row(name: "an unreachable fetcher's claim passes to the asker", before: [.ask("a", at: 0), .ask("b", at: 1)],
             step: .ask("c", at: 2, unreachable: "a"), answer: .decision(.fetch), after: ("c", .fetching)),
-        Row(name: "an unreachable fetcher's claim ends for an asker that cannot fetch", before: [.ask("a", at: 0)],
-            step: .ask("c", at: 2, canFetch: false, unreachable: "a"), answer: .decision(.none), after: nil),
         Row(name: "an unreachable announcer is not followed", before: [], step: .ask("b", at: 0, unreachable: "a", announced: "a"),
             answer: .decision(.fetch), after: ("b", .fetching)),
         Row(name: "naming someone else unreachable changes nothing", before: [.ask("a", at: 0)], step: .ask("b", at: 1, unreachable: "z"),
@@ -117,8 +111,8 @@ import Testing
     static func apply(_ step: Step, to table: inout ClaimTable) -> Answer {
         func at(_ seconds: Int) -> ContinuousClock.Instant { start + .seconds(seconds) }
         switch step {
-        case .ask(let member, let t, let canFetch, let unreachable, let announced):
-            return .decision(table.ask(digest, by: member, canFetch: canFetch, unreachable: unreachable, announced: announced, now: at(t)))
+        case .ask(let member, let t, let unreachable, let announced):
+            return .decision(table.ask(digest, by: member, unreachable: unreachable, announced: announced, now: at(t)))
         case .renew(let member, let t):
             return .renewal(table.renew(digest, by: member, now: at(t)))
         case .release(let member, let t, let completed):

@@ -34,10 +34,10 @@ public final class ClaimCoordinator: Sendable {
         let (answer, counts) = table.withLock { table -> (ClaimAnswer, ClaimCounts) in
             let answer: ClaimAnswer
             switch message.operation {
-            case .ask(let canFetch, let unreachable):
+            case .ask(let unreachable):
                 let announced = table.claims[digest] == nil ? members.announcer(of: digest, excluding: unreachable) : nil
                 answer = .decision(
-                    table.ask(digest, by: message.member, canFetch: canFetch, unreachable: unreachable, announced: announced, now: now))
+                    table.ask(digest, by: message.member, unreachable: unreachable, announced: announced, now: now))
             case .renew:
                 answer = .renewal(table.renew(digest, by: message.member, now: now))
             case .release(let completed):

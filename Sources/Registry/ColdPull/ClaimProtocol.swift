@@ -5,10 +5,10 @@ import Gossip
 /// The claim protocol between a member and the coordinator of a digest, on
 /// the registry port like every peer request (cluster token, hop marker):
 ///
-///     GET /_gossip-mirror/v1/claims/<digest>?member=<name>&op=<op>[&fetch=0][&unreachable=<name>]
+///     GET /_gossip-mirror/v1/claims/<digest>?member=<name>&op=<op>[&unreachable=<name>]
 ///
-/// `op` is `ask` (who fetches this? `fetch=0` when the asker cannot be a
-/// fetcher; `unreachable` names a fetcher it could not reach), `renew` (the
+/// `op` is `ask` (who fetches this? `unreachable` names a fetcher the asker
+/// could not reach), `renew` (the
 /// fetcher's ingest is growing), `done` or `failed` (its ingest ended).
 /// The answer is one line of text: `fetch`, `follow <member>` or `none` to
 /// `ask`; `renewed`, `adopted` or `superseded <member>` to `renew`;
@@ -22,7 +22,7 @@ import Gossip
 /// member, whose bytes are verified; dropping packets does as much.
 public struct ClaimMessage: Hashable, Sendable {
     public enum Operation: Hashable, Sendable {
-        case ask(canFetch: Bool, unreachable: String?)
+        case ask(unreachable: String?)
         case renew
         case release(completed: Bool)
     }
@@ -47,9 +47,8 @@ public struct ClaimMessage: Hashable, Sendable {
     public var target: String {
         var query = "member=\(Self.encode(member))"
         switch operation {
-        case .ask(let canFetch, let unreachable):
+        case .ask(let unreachable):
             query += "&op=ask"
-            if !canFetch { query += "&fetch=0" }
             if let unreachable { query += "&unreachable=\(Self.encode(unreachable))" }
         case .renew:
             query += "&op=renew"
@@ -75,9 +74,8 @@ public struct ClaimMessage: Hashable, Sendable {
         case "ask":
             let unreachable = query["unreachable"]
             if let unreachable, !isMemberName(unreachable) { throw .invalid("bad unreachable member") }
-            guard query["fetch"] == nil || query["fetch"] == "0" else { throw .invalid("fetch must be 0 or absent") }
-            operation = .ask(canFetch: query["fetch"] == nil, unreachable: unreachable)
-            allowed = ["member", "op", "fetch", "unreachable"]
+            operation = .ask(unreachable: unreachable)
+            allowed = ["member", "op", "unreachable"]
         case "renew":
             operation = .renew
             allowed = ["member", "op"]

@@ -60,7 +60,7 @@ public struct ClaimTable: Sendable {
         case fetch
         /// Stream it from this member, which fetches (or holds) it.
         case follow(String)
-        /// Nobody fetches it and you did not offer to: answer 404, no claim.
+        /// Answer 404 without a claim (the coordinator has cold pulls off).
         case none
     }
 
@@ -82,20 +82,17 @@ public struct ClaimTable: Sendable {
 
     /// `member` asks who fetches `digest`.
     /// - Parameters:
-    ///   - canFetch: whether the member can be a fetcher (its store shows
-    ///     ingests); if not, it is never given the claim.
     ///   - unreachable: a fetcher the member could not reach: its claim
     ///     passes to the member.
     ///   - announced: a member that announces fetching `digest` in its
     ///     gossiped state (followed when there is no claim here).
     public mutating func ask(
-        _ digest: Digest, by member: String, canFetch: Bool = true, unreachable: String? = nil, announced: String? = nil,
+        _ digest: Digest, by member: String, unreachable: String? = nil, announced: String? = nil,
         now: Instant
     ) -> Decision {
         expire(now: now)
         if var claim = claims[digest] {
             if claim.fetcher == member {
-                guard canFetch else { return .none }
                 // The fetcher's own containerd asks again (a retry with Range
                 // after an upstream failure): it goes on fetching.
                 claim.phase = .fetching
@@ -105,7 +102,7 @@ public struct ClaimTable: Sendable {
             }
             if claim.fetcher == unreachable {
                 claims[digest] = nil
-                return take(digest, by: member, canFetch: canFetch, now: now)
+                return take(digest, by: member, now: now)
             }
             claim.followers.insert(member)
             claims[digest] = claim
@@ -115,11 +112,10 @@ public struct ClaimTable: Sendable {
             claims[digest] = Claim(fetcher: announced, phase: .fetching, expires: now + settings.ttl, followers: [member])
             return .follow(announced)
         }
-        return take(digest, by: member, canFetch: canFetch, now: now)
+        return take(digest, by: member, now: now)
     }
 
-    private mutating func take(_ digest: Digest, by member: String, canFetch: Bool, now: Instant) -> Decision {
-        guard canFetch else { return .none }
+    private mutating func take(_ digest: Digest, by member: String, now: Instant) -> Decision {
         // Full: the member fetches without a claim (as without this feature).
         if claims.count < settings.capacity {
             claims[digest] = Claim(fetcher: member, phase: .fetching, expires: now + settings.ttl, followers: [])

@@ -23,7 +23,7 @@ public final class ColdPull: Sendable {
     let store: any ContentStore
     /// Nil when the store cannot show blobs in flight (an OCI layout, or no
     /// readable containerd content directory): this node then never fetches
-    /// for others, but still coordinates and follows.
+    /// for others, but still coordinates, and follows announced fetches.
     let ingests: (any IngestSource)?
     let tracker: FetchTracker?
     let logger: Logger
@@ -79,9 +79,14 @@ public final class ColdPull: Sendable {
             metrics.decided("follow")
             return .follow(member)
         }
-        let canFetch = tracker != nil
-        let message = ClaimMessage(
-            digest: digest, member: members.selfName, operation: .ask(canFetch: canFetch, unreachable: unreachable))
+        // A node that cannot fetch for others follows announced fetches only:
+        // its misses stay a local decision of microseconds, as without this
+        // feature (the coordinator could only add a fetch not announced yet).
+        guard tracker != nil else {
+            metrics.decided("none")
+            return .none
+        }
+        let message = ClaimMessage(digest: digest, member: members.selfName, operation: .ask(unreachable: unreachable))
         switch await client.send(message) {
         case .decision(.fetch)?:
             metrics.decided("fetch")
@@ -107,7 +112,7 @@ public final class ColdPull: Sendable {
             return .none
         case nil:
             metrics.decided("uncoordinated")
-            return canFetch ? .fetch : .none
+            return .fetch
         }
     }
 

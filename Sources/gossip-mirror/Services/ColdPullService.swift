@@ -43,11 +43,20 @@ struct ColdPullService: Service {
     }
 
     /// Announces `fetching` in this node's metadata (`FetchAnnouncement`),
-    /// keeping every other key.
+    /// keeping every other key. The oldest entries give way when the whole
+    /// would exceed what SWIM carries (`WireCodec.maximumMetadataSize`):
+    /// an announcement is a hint, the other keys are not.
     static func announce(_ fetching: [Digest], on node: GossipNode) async {
-        var metadata = await node.myself.metadata
-        metadata[FetchAnnouncement.metadataKey] = FetchAnnouncement.encode(fetching)
-        guard metadata != (await node.myself.metadata) else { return }
+        let current = await node.myself.metadata
+        var metadata = current
+        var announced = fetching.suffix(FetchAnnouncement.maximumEntries)
+        while true {
+            metadata[FetchAnnouncement.metadataKey] = FetchAnnouncement.encode(Array(announced))
+            if WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize { break }
+            guard !announced.isEmpty else { return }
+            announced = announced.dropFirst()
+        }
+        guard metadata != current else { return }
         await node.updateMetadata(metadata)
     }
 }
