@@ -26,11 +26,15 @@ import TestSupport
         "needs root, containerd, ctr, docker-registry, skopeo, iproute2, nftables, curl and openssl"))
 struct ColdPullScenarioTests {
     /// The upstream's rate for every scenario: a 16 MB layer takes about
-    /// 1.3 s, the whole image (66 MB) about 5.5 s, long enough for a fault to
-    /// land mid-transfer and short enough for CI.
-    static let upstreamRate = "100mbit"
+    /// 1.3 s, the whole image (65 MB) about 5.5 s, long enough for a fault to
+    /// land mid-transfer and short enough for CI. `GM_COLD_PULL_RATE`
+    /// (a `tc` rate) and `GM_COLD_PULL_LAYERS` (comma-separated bytes) run
+    /// the same scenarios at another scale, e.g. the benchmark's 200 MB.
+    static let upstreamRate = ProcessInfo.processInfo.environment["GM_COLD_PULL_RATE"] ?? "100mbit"
     /// Config aside, four layers: one small, three large.
-    static let layerSizes = [1_000_000, 16_000_000, 24_000_000, 24_000_000]
+    static let layerSizes = ProcessInfo.processInfo.environment["GM_COLD_PULL_LAYERS"].map {
+        $0.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+    } ?? [1_000_000, 16_000_000, 24_000_000, 24_000_000]
 
     /// Digests and total size of what a pull of `image` fetches through the
     /// blob endpoint: the host platform's config and layers.

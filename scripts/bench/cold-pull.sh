@@ -100,13 +100,16 @@ restart_mirrors() {
     [ -f "$(host_dir "$n")/mirror.argv" ] || printf '%s\0' "${argv[@]}" >"$(host_dir "$n")/mirror.argv"
     mapfile -d '' -t argv <"$(host_dir "$n")/mirror.argv"
     kill "$pid"
-    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
     # `ip netns exec` execs the node, so its command line is the node's own.
     ip netns exec "$(host_ns "$n")" "${argv[@]}" "$@" >>"$(host_dir "$n")/gossip-mirror.log" 2>&1 &
     echo $! >"$(host_dir "$n")/mirror.pid"
     cluster_record pid $!
   done
-  for n in "${hosts[@]}"; do wait_for 30 members_alive "$n" 4 || { log "host $n did not rejoin"; exit 1; }; done
+  for n in "${hosts[@]}"; do
+    wait_for 30 members_alive "$n" 4 || { log "host $n did not rejoin:"; tail -n 20 "$(host_dir "$n")/gossip-mirror.log" >&2; exit 1; }
+  done
 }
 
 # Removes the image and its content from host N (containerd's GC, synchronously).
@@ -158,9 +161,9 @@ done
 echo
 echo "== medians over $runs runs ($((image_bytes / 1000000)) MB image, upstream $rate, 4 hosts)"
 col() { awk -v c="$1" '{ print $c }' "$results" | median; }
-printf '%-34s %8s %8s\n' "" "off" "on"
-printf '%-34s %8s\n' "direct pull, one host (s)" "$(col 4)"
-printf '%-34s %8s %8s\n' "slowest of four at once (s)" "$(col 6)" "$(col 11)"
-printf '%-34s %8s %8s\n' "slowest / direct" "$(col 7)" "$(col 12)"
-printf '%-34s %8s %8s\n' "upstream blob bytes / image" "$(col 8)" "$(col 13)"
-printf '%-34s %8s %8s\n' "bytes out of the upstream's link / image" "$(col 9)" "$(col 14)"
+printf '%-42s %8s %8s\n' "" "off" "on"
+printf '%-42s %8s\n' "direct pull, one host (s)" "$(col 4)"
+printf '%-42s %8s %8s\n' "slowest of four at once (s)" "$(col 6)" "$(col 11)"
+printf '%-42s %8s %8s\n' "slowest / direct" "$(col 7)" "$(col 12)"
+printf '%-42s %8s %8s\n' "upstream blob bytes / image" "$(col 8)" "$(col 13)"
+printf '%-42s %8s %8s\n' "bytes out of the upstream's link / image" "$(col 9)" "$(col 14)"

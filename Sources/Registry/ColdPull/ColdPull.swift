@@ -74,7 +74,7 @@ public final class ColdPull: Sendable {
     public func route(_ digest: Digest, unreachable: String? = nil) async -> Route {
         guard settings.enabled else { return .none }
         if unreachable == nil, let announcer = members.announcer(of: digest, excluding: members.selfName),
-            let member = members.member(named: announcer)
+            let member = followable(announcer)
         {
             metrics.decided("follow")
             return .follow(member)
@@ -98,8 +98,9 @@ public final class ColdPull: Sendable {
                 await tracker?.claimed(digest)
                 return .fetch
             }
-            guard let member = members.member(named: name) else {
-                // A fetcher this node does not know (views differ): treat it as unreachable, once.
+            guard let member = followable(name) else {
+                // A fetcher this node does not know (views differ) or has
+                // banned for wrong bytes: treat it as unreachable, once.
                 if unreachable == nil { return await route(digest, unreachable: name) }
                 return .none
             }
@@ -114,6 +115,12 @@ public final class ColdPull: Sendable {
             metrics.decided("uncoordinated")
             return .fetch
         }
+    }
+
+    /// `name` as a member to follow: known, and not banned for wrong bytes.
+    private func followable(_ name: String) -> ColdPullMembers.Member? {
+        guard !router.directory.isBanned(name) else { return nil }
+        return members.member(named: name)
     }
 
     /// What this node can serve a follower of `digest`: the committed blob,
