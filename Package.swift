@@ -120,7 +120,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Gossip", "Catalog", "Registry", "TestSupport"]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Gossip", "Catalog", "Registry", "TestSupport",
+                // containerd's Content.Abort for the cold-pull fault scenario (ctr has no command for it).
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]),
     ],
     swiftLanguageModes: [.v6]
 )

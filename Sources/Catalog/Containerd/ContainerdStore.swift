@@ -22,8 +22,8 @@ public final class ContainerdStore: ContentStore {
     /// blob goes through the content API.
     public let blobsDirectory: String?
 
-    private let connection: ContainerdConnection
-    private let contentRoot: ContainerdContentRoot?
+    let connection: ContainerdConnection
+    let contentRoot: ContainerdContentRoot?
     private let infoCache: ContainerdInfoCache
     private let feeds = ContainerdFeedRegistry()
     private let logger: Logger

@@ -116,6 +116,11 @@ public final class PeerDirectory: Sendable {
     /// Whether SWIM holds `name` alive now.
     public func isAlive(_ name: String) -> Bool { peers.withLock { $0[name]?.active ?? false } }
 
+    /// Whether `name` served bytes that did not match their digest recently.
+    public func isBanned(_ name: String, now: Date = Date()) -> Bool {
+        peers.withLock { ($0[name]?.bannedUntil ?? .distantPast) >= now }
+    }
+
     /// Attempts to `name` in flight now.
     public func inFlight(_ name: String) -> Int { peers.withLock { $0[name]?.inFlight ?? 0 } }
 

@@ -89,8 +89,11 @@ public final class PeerRouter: Sendable {
     /// returns once its head is in and acceptable: 200 (or, when resuming
     /// from `offset` > 0, 206) and sealed by that holder. Otherwise the
     /// attempt is ended with what went wrong, and that error returned.
+    /// `lowSpeedTime` replaces the settings' for an answer that may pause
+    /// longer (a cold-pull follow grows at the upstream's pace).
     func open(
-        _ peer: PeerCandidate, target: String, method: PeerRequest.Method, accept: String? = nil, from offset: Int64 = 0
+        _ peer: PeerCandidate, target: String, method: PeerRequest.Method, accept: String? = nil, from offset: Int64 = 0,
+        lowSpeedTime: Duration? = nil
     ) async -> Result<OpenAttempt, PeerFetchError> {
         let lease = directory.lease(peer) { [self] peer, outcome in settled(peer, outcome) }
         var headers: HTTPHeaders = [PeerCredentials.hopHeader: "1"]
@@ -103,7 +106,7 @@ public final class PeerRouter: Sendable {
         let request = PeerRequest(
             url: "http://\(peer.registryAddress)\(target)", method: method, headers: headers,
             range: offset > 0 ? PeerRequest.ByteRange(start: offset) : nil, connectTimeout: settings.connectTimeout,
-            lowSpeedLimit: settings.lowSpeedLimit, lowSpeedTime: settings.lowSpeedTime)
+            lowSpeedLimit: settings.lowSpeedLimit, lowSpeedTime: lowSpeedTime ?? settings.lowSpeedTime)
         let started = ContinuousClock.now
         let response: PeerResponse
         do {

@@ -24,17 +24,20 @@ public struct RegistryHandler: HTTPHandler {
 
     let local: LocalContent
     let router: PeerRouter
+    /// Cluster single flight for blobs no member holds; nil: a fast 404.
+    let coldPull: ColdPull?
     let seal: PeerAnswerSeal
     let metrics: RegistryMetrics
     let configuration: Configuration
     let logger: Logger
 
     public init(
-        catalog: LocalCatalog, store: any ContentStore, router: PeerRouter, metrics: RegistryMetrics,
+        catalog: LocalCatalog, store: any ContentStore, router: PeerRouter, coldPull: ColdPull? = nil, metrics: RegistryMetrics,
         configuration: Configuration = .init(), logger: Logger
     ) {
         self.local = LocalContent(catalog: catalog, store: store, logger: logger)
         self.router = router
+        self.coldPull = coldPull
         self.seal = PeerAnswerSeal(credentials: router.credentials)
         self.metrics = metrics
         self.configuration = configuration
@@ -59,7 +62,8 @@ public struct RegistryHandler: HTTPHandler {
                 return .ociError(.unauthorized, .unauthorized, "requests from other hosts need a cluster token")
             }
         }
-        var response = await route(request, fromPeer: fromPeer)
+        var response =
+            request.path.hasPrefix(ClaimMessage.pathPrefix) ? claim(request, fromPeer: fromPeer) : await route(request, fromPeer: fromPeer)
         if fromPeer, let token {
             await response.seal(with: seal, token: token, method: request.method.rawValue, target: request.uri)
         }
@@ -121,7 +125,7 @@ public struct RegistryHandler: HTTPHandler {
         return HTTPResponse(status: .ok, headers: headers, body: .bytes(ByteBuffer(bytes: bytes)), logMetadata: source)
     }
 
-    private func miss(_ code: OCIErrorCode, _ started: ContinuousClock.Instant) -> HTTPResponse {
+    func miss(_ code: OCIErrorCode, _ started: ContinuousClock.Instant) -> HTTPResponse {
         metrics.missed(in: ContinuousClock.now - started)
         var response = HTTPResponse.ociError(
             .notFound, code, code == .manifestUnknown ? "manifest unknown to this mirror" : "blob unknown to this mirror")
@@ -158,9 +162,15 @@ public struct RegistryHandler: HTTPHandler {
                 metrics.served(localBytes: $0)
             }
         }
-        guard !fromPeer, shared, configuration.tagPolicy.filter.admits(repository),
-            let relayed = await router.blob(digest, repository: repository, headOnly: isHead)
-        else { return miss(.blobUnknown, started) }
+        if fromPeer, shared, !isHead, request.query["follow"] == "1", let coldPull {
+            return await serveFollower(digest, coldPull: coldPull, range: range, started: started)
+        }
+        guard !fromPeer, shared, configuration.tagPolicy.filter.admits(repository) else { return miss(.blobUnknown, started) }
+        guard let relayed = await router.blob(digest, repository: repository, headOnly: isHead) else {
+            // No member has it: the cluster's single flight (`ColdPull`).
+            guard !isHead, let coldPull else { return miss(.blobUnknown, started) }
+            return await coldBlob(digest, repository: repository, coldPull: coldPull, range: range, started: started)
+        }
         metrics.resolved(in: ContinuousClock.now - started)
         metrics.count(.peer)
         // Relayed bytes are counted as they pass (`PeerRouter.blob`).
@@ -169,7 +179,7 @@ public struct RegistryHandler: HTTPHandler {
 
     /// The answer for `range` (nil: all) of a blob of `size` bytes: one range
     /// resolution for local and relayed blobs alike.
-    private func blobResponse(
+    func blobResponse(
         _ digest: Digest, size: Int64, body: BlobBody?, range: RangeRequest?, isHead: Bool, source: Logger.Metadata,
         count: (Int64) -> Void
     ) -> HTTPResponse {
