@@ -87,7 +87,7 @@ upstream_blob_bytes() {
   local pattern
   pattern=$(IFS='|'; echo "${blob_digests[*]}")
   grep -E "\"GET /v2/[^ ]*/blobs/($pattern)[ ?]" "$CLUSTER_DIR/upstream/registry.log" |
-    sed -E 's/.*" (200|206) ([0-9]+) .*/\2/;t;d' | awk '{ s += $1 } END { print s + 0 }'
+    sed -E 's/.*" (200|206) ([0-9]+) .*/\2/;t;d' | awk '{ s += $1 } END { printf "%.0f\n", s }'
 }
 bridge_tx() { cat "/sys/class/net/$CLUSTER_BRIDGE/statistics/tx_bytes"; }
 
@@ -167,6 +167,21 @@ check_pulls() {
   done
 }
 
+# "FETCH UNPACK": seconds `ctr images pull` spent fetching (its last
+# `elapsed:`) and unpacking (`done:`), from its output in FILE.
+phases() {
+  awk '/elapsed:/ { for (i = 1; i < NF; i++) if ($i == "elapsed:") f = $(i + 1) }
+       /^done:/ { u = $2 }
+       END { printf "%.2f %.2f", seconds(f), seconds(u) }
+       function seconds(t) { if (t ~ /ms$/) { sub(/ms$/, "", t); return t / 1000 }; sub(/s$/, "", t); return t }' "$1"
+}
+# The longest fetch and the longest unpack among the four hosts.
+slowest_phases() {
+  local n
+  for n in "${hosts[@]}"; do phases "$(host_dir "$n")/pull.out"; echo; done |
+    awk '{ if ($1 > f) f = $1; if ($2 > u) u = $2 } END { printf "%.2f %.2f", f, u }'
+}
+
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -178,8 +193,9 @@ for run in $(seq 1 "$runs"); do
   # Direct: host 1, containerd straight to the upstream.
   forget 1
   start=$(date +%s%N)
-  host_ctr 1 images pull --snapshotter native --hosts-dir "$(direct_hosts 1)" "$ref" >/dev/null
+  host_ctr 1 images pull --snapshotter native --hosts-dir "$(direct_hosts 1)" "$ref" >"$(host_dir 1)/direct.out"
   direct=$(( ($(date +%s%N) - start) / 1000000 ))
+  phases="phases $(phases "$(host_dir 1)/direct.out")"
   forget 1
   echo "== run $run: $(date -u +%FT%TZ), load average $(load)"
   line="run $run direct $(ratio "$direct" 1000)"
@@ -190,12 +206,14 @@ for run in $(seq 1 "$runs"); do
     grep -q FAILED <<<"$out" && { log "a pull failed ($mode): $out"; tail -n 5 "$(host_dir 1)/pull.out" >&2; exit 1; }
     check_pulls "$mode"
     echo "   $mode: pulls (host ms) $(sort -n <<<"$out" | tr '\n' ' ')"
+    echo "   $mode: fetch / unpack (s) $(for n in "${hosts[@]}"; do printf '%s %s/%s ' "$n" $(phases "$(host_dir "$n")/pull.out"); done)"
+    phases+=" $(slowest_phases)"
     slowest=$(awk '{ print $2 }' <<<"$out" | sort -n | tail -n 1)
     served=$(( $(upstream_blob_bytes) - bytes0 )) tx=$(( $(bridge_tx) - tx0 ))
     line+=" $mode $(ratio "$slowest" 1000) $(ratio "$slowest" "$direct") $(ratio "$served" "$image_bytes") $(ratio "$tx" "$image_bytes")"
     for n in "${hosts[@]}"; do forget "$n"; done
   done
-  echo "$line" | tee -a "$results"
+  echo "$line $phases" | tee -a "$results"
 done
 
 echo
@@ -208,3 +226,6 @@ printf '%-42s %8s %8s\n' "slowest of four at once (s)" "$(col 6)" "$(col 11)"
 printf '%-42s %8s %8s\n' "slowest / direct" "$(col 7)" "$(col 12)"
 printf '%-42s %8s %8s\n' "upstream blob bytes / image" "$(col 8)" "$(col 13)"
 printf '%-42s %8s %8s\n' "bytes out of the upstream's link / image" "$(col 9)" "$(col 14)"
+printf '%-42s %8s %8s\n' "direct: fetch / unpack (s)" "$(col 16)" "$(col 17)"
+printf '%-42s %8s %8s\n' "off: longest fetch / longest unpack (s)" "$(col 18)" "$(col 19)"
+printf '%-42s %8s %8s\n' "on: longest fetch / longest unpack (s)" "$(col 20)" "$(col 21)"
