@@ -92,12 +92,14 @@ let package = Package(
             ]
         ),
         .testTarget(name: "GossipTests", dependencies: ["Gossip"]),
-        // Helpers for tests that drive real processes (containerd, docker-registry, skopeo).
+        // The tests' one harness: waiting, scratch directories, processes (reaped), OCI layouts,
+        // real containerd and docker-registry.
         .target(
             name: "TestSupport",
             dependencies: [
                 "Catalog",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport"
         ),
@@ -108,13 +110,13 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
         // The executable's own decisions (@testable import gossip_mirror): configuration
         // sources and option wiring, status access, logging, build info, metrics text.
         .testTarget(
             name: "GossipMirrorTests",
             dependencies: [
-                "gossip-mirror", "Registry", "Gossip", "Catalog",
+                "gossip-mirror", "Registry", "Gossip", "Catalog", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

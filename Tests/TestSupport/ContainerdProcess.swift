@@ -107,7 +107,7 @@ public final class ContainerdProcess: @unchecked Sendable {
         runsContainers: Bool = false,
         deadline: Duration = .seconds(30)
     ) async throws -> ContainerdProcess {
-        let directory = try ScratchDirectory(prefix: "gm-ctd")
+        let directory = try ScratchDirectory("gm-ctd")
         do {
             let containerd = try ContainerdProcess(
                 directory: directory, namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig,
@@ -158,11 +158,8 @@ public final class ContainerdProcess: @unchecked Sendable {
         let process = try Subprocess.launch(["containerd", "--config", configPath], logPath: logPath)
         lock.withLock { current = process }
         let socketPath = self.socketPath
-        try await eventually("containerd to accept connections on \(socketPath)", within: deadline) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
-            return SocketProbes.unixSocketAccepts(socketPath)
+        try await process.waitUntil("containerd to accept connections on \(socketPath)", within: deadline) {
+            SocketProbes.unixSocketAccepts(socketPath)
         }
     }
 

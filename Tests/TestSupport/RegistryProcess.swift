@@ -22,7 +22,7 @@ public final class RegistryProcess: Sendable {
     /// Starts a registry on `address` (an IPv4 address of this host) and
     /// waits until `GET /v2/` answers.
     public static func start(address: String = "127.0.0.1", deadline: Duration = .seconds(30)) async throws -> RegistryProcess {
-        let directory = try ScratchDirectory(prefix: "gm-registry")
+        let directory = try ScratchDirectory("gm-registry")
         var lastError: (any Error)?
         // A port found free may be taken before the registry binds it: try again.
         for _ in 0..<3 {
@@ -34,11 +34,8 @@ public final class RegistryProcess: Sendable {
                 ["docker-registry", "serve", config], logPath: directory.appending("registry.log"))
             let registry = RegistryProcess(address: address, port: port, directory: directory, process: process)
             do {
-                try await eventually("docker-registry to answer GET /v2/ on \(registry.host)", within: deadline) {
-                    guard process.isRunning else {
-                        throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-                    }
-                    return SocketProbes.httpStatus(address: address, port: port, path: "/v2/") == 200
+                try await process.waitUntil("docker-registry to answer GET /v2/ on \(registry.host)", within: deadline) {
+                    SocketProbes.httpStatus(address: address, port: port, path: "/v2/") == 200
                 }
                 return registry
             } catch {

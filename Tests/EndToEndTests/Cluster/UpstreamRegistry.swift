@@ -59,10 +59,7 @@ final class UpstreamRegistry: @unchecked Sendable {
         ledger.record(.pid, "\(process.pid)")
         self.process = process
         let url = "https://\(address)/v2/"
-        try await eventually("docker-registry to answer \(url)", within: .seconds(30), every: .milliseconds(100)) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
+        try await process.waitUntil("docker-registry to answer \(url)", every: .milliseconds(100)) {
             let probe = try await Subprocess.run(
                 ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "--cacert", caCertificate, url],
                 deadline: .seconds(5), check: false)
