@@ -95,32 +95,15 @@ public final class RegistryProcess: Sendable {
         directory.remove()
     }
 
-    /// A docker-registry config: filesystem storage under `storage`,
-    /// listening on `address:port`, with TLS when `tls` names a certificate
-    /// and key.
+    /// A docker-registry config, from the template the demo uses too
+    /// (`DaemonTemplates`): filesystem storage under `storage`, listening on
+    /// `address:port`, with TLS when `tls` names a certificate and key.
     public static func configuration(
         storage: String, address: String, port: Int, tls: (certificate: String, key: String)? = nil
-    ) -> String {
-        let tlsSection = tls.map { "\n  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)" } ?? ""
-        return """
-        version: 0.1
-        log:
-          level: info
-          accesslog:
-            disabled: false
-        storage:
-          filesystem:
-            rootdirectory: \(storage)
-          delete:
-            enabled: true
-          cache:
-            blobdescriptor: inmemory
-        http:
-          addr: \(address):\(port)\(tlsSection)
-        health:
-          storagedriver:
-            enabled: false
-
-        """
+    ) throws -> String {
+        try DaemonTemplates.render(
+            "docker-registry.yml",
+            ["STORAGE": storage, "ADDRESS": "\(address):\(port)", "CERTIFICATE": tls?.certificate ?? "", "KEY": tls?.key ?? ""]
+        ) { tls == nil && $0.hasSuffix("# tls") }
     }
 }
