@@ -24,8 +24,11 @@ struct ContainerImageTests {
             ["\(Repository.root)/scripts/release/image.sh", "--binary", MirrorProcess.binary, "--out", "\(dir.path)/image"],
             deadline: .seconds(300))
         print(output.stdout)
+        // "  archive PATH (SIZE bytes)"
         let line = try #require(output.stdout.split(separator: "\n").first { $0.contains("archive ") })
-        return String(line.split(separator: " ")[2])
+        let words = line.split(separator: " ")
+        let path = try #require(words.firstIndex(of: "archive").map { $0 + 1 }.flatMap { words.indices.contains($0) ? words[$0] : nil })
+        return String(path)
     }
 
     @Test func theImageJoinsServesAPeersBlobAndStopsOnSIGTERM() async throws {

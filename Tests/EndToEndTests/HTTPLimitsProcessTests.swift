@@ -33,20 +33,18 @@ struct HTTPLimitsProcessTests {
             let dir = try ScratchDirectory()
             let key = try LoopbackCluster.writeKey(dir, "cluster.key")
             let image = try await TestImageBuilder(layerSizes: [3000, 2_000_000], seed: 77).write(to: "\(dir.path)/image", tag: "v1")
-            try await LoopbackCluster.serve(image, as: "docker.io/e2e/limits:v1", at: "\(dir.path)/a")
             let subnet = LoopbackCluster.subnet(20)
             let port = Int.random(in: 20_000...29_999)
-            let holder = try LoopbackCluster.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
             // The relay listens on every address: loopback for its own
             // clients, the namespace's link for the attacker.
-            let relay = try MirrorProcess(
-                name: "relay", host: "\(subnet).2", keyFiles: [key], join: ["\(subnet).1"], directory: dir.path,
-                extra: [
+            let (holder, relay, located) = try await LoopbackCluster.holderAndRelay(
+                serving: image, as: "docker.io/e2e/limits:v1", subnet: subnet, key: key, dir: dir,
+                relayArguments: [
                     "--registry-addr", "0.0.0.0:\(port)", "--http-header-timeout", "\(Self.headerTimeout)s",
                     "--http-max-connections", "5000", "--http-max-connections-per-address", "5000",
                 ])
             defer { for n in [holder, relay] { kill(n.pid, SIGKILL) } }
-            #expect(await LoopbackCluster.waitForHolder(relay, "docker.io/e2e/limits:v1", "holder"), "\(LoopbackCluster.logs([holder, relay]))")
+            #expect(located, "\(LoopbackCluster.logs([holder, relay]))")
 
             // The attack: connect, send a head without its end, hold.
             let ready = "\(dir.path)/attacker.ready"

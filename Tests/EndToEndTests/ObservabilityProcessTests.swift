@@ -22,12 +22,10 @@ struct ObservabilityProcessTests {
         let dir = try ScratchDirectory()
         let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let image = try await TestImageBuilder(layerSizes: [3000, 200_000]).write(to: "\(dir.path)/image", tag: "v1")
-        try await LoopbackCluster.serve(image, as: "docker.io/e2e/metrics:v1", at: "\(dir.path)/a")
-        let subnet = LoopbackCluster.subnet(13)
-        let holder = try LoopbackCluster.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
-        let relay = try LoopbackCluster.node("relay", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        let (holder, relay, located) = try await LoopbackCluster.holderAndRelay(
+            serving: image, as: "docker.io/e2e/metrics:v1", subnet: LoopbackCluster.subnet(13), key: key, dir: dir)
         defer { for n in [holder, relay] { kill(n.pid, SIGKILL) } }
-        #expect(await LoopbackCluster.waitForHolder(relay, "docker.io/e2e/metrics:v1", "holder"))
+        #expect(located)
 
         let layer = try #require(image.hostImage?.layers[1])
         let missing = "sha256:" + String(repeating: "e", count: 64)

@@ -34,12 +34,11 @@ struct PeerRoutingProcessTests {
         let dir = try ScratchDirectory()
         let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let image = try await TestImageBuilder(layerSizes: [3000, 3_000_000]).write(to: "\(dir.path)/image", tag: "v1")
-        try await LoopbackCluster.serve(image, as: "registry.example:5000/e2e/app:v1", at: "\(dir.path)/a")
-        let subnet = LoopbackCluster.subnet(5)
-        let a = try LoopbackCluster.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
-        let b = try LoopbackCluster.node("empty", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        let (a, b, located) = try await LoopbackCluster.holderAndRelay(
+            serving: image, as: "registry.example:5000/e2e/app:v1", subnet: LoopbackCluster.subnet(5), key: key, dir: dir,
+            relayName: "empty")
         defer { for n in [a, b] { kill(n.pid, SIGKILL) } }
-        #expect(await LoopbackCluster.waitForHolder(b, "registry.example:5000/e2e/app:v1", "holder"), "\(LoopbackCluster.logs([a, b]))")
+        #expect(located, "\(LoopbackCluster.logs([a, b]))")
 
         // Registry addressing with ?ns is what containerd does; skopeo uses plain
         // addressing, which the mirror maps to docker.io — so name the image there too.
@@ -176,12 +175,10 @@ struct PeerRoutingProcessTests {
                 let other = try await TestImageBuilder(layerSizes: [1000, 500_000], seed: 99).write(to: "\(dir.path)/other", tag: "v2")
                 let heldRef = try await upstream.push(held, repository: "e2e/held")
                 let otherRef = try await upstream.push(other, repository: "e2e/other")
-                try await LoopbackCluster.serve(held, as: heldRef, at: "\(dir.path)/a")
-                let subnet = LoopbackCluster.subnet(7)
-                let a = try LoopbackCluster.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
-                let b = try LoopbackCluster.node("mirror", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+                let (a, b, located) = try await LoopbackCluster.holderAndRelay(
+                    serving: held, as: heldRef, subnet: LoopbackCluster.subnet(7), key: key, dir: dir, relayName: "mirror")
                 defer { for n in [a, b] { kill(n.pid, SIGKILL) } }
-                #expect(await LoopbackCluster.waitForHolder(b, heldRef, "holder"))
+                #expect(located)
 
                 // containerd uses B as its mirror for the upstream registry.
                 let hosts = "\(dir.path)/hosts"

@@ -24,13 +24,35 @@ enum LoopbackCluster {
     }
 
     /// A node serving the OCI layout at `layout` (created if missing).
-    static func node(_ name: String, _ host: String, key: String, join: [String], layout: String, dir: ScratchDirectory) throws
-        -> MirrorProcess
-    {
+    static func node(
+        _ name: String, _ host: String, key: String, join: [String], layout: String, dir: ScratchDirectory, extra: [String] = []
+    ) throws -> MirrorProcess {
         try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
         return try MirrorProcess(
             name: name, host: host, keyFiles: [key], join: join, directory: dir.path,
-            store: ["--store", "oci-layout", "--oci-layout", layout])
+            store: ["--store", "oci-layout", "--oci-layout", layout], extra: extra)
+    }
+
+    /// The peer path's smallest cluster, on `subnet`: `holder` (.1) serves
+    /// `image` as `reference` from the layout `dir/a`; `relay` (.2, named
+    /// `relayName`, started with `relayArguments`) holds nothing (`dir/b`)
+    /// and joins it. Returns both once `relay` locates the image on `holder`,
+    /// or with `located` false after 10 s.
+    static func holderAndRelay(
+        serving image: TestImage, as reference: String, subnet: String, key: String, dir: ScratchDirectory,
+        relayName: String = "relay", relayArguments: [String] = []
+    ) async throws -> (holder: MirrorProcess, relay: MirrorProcess, located: Bool) {
+        try await serve(image, as: reference, at: dir.appending("a"))
+        let holder = try node("holder", "\(subnet).1", key: key, join: [], layout: dir.appending("a"), dir: dir)
+        let relay: MirrorProcess
+        do {
+            relay = try node(
+                relayName, "\(subnet).2", key: key, join: ["\(subnet).1"], layout: dir.appending("b"), dir: dir, extra: relayArguments)
+        } catch {
+            await holder.stop()
+            throw error
+        }
+        return (holder, relay, await waitForHolder(relay, reference, "holder"))
     }
 
     /// Copies `image` into the layout at `layout`, named `reference` (a full
