@@ -36,12 +36,14 @@ public final class RunningProcess: @unchecked Sendable {
         let exited = self.exited
         // Unregistered as soon as it is gone: its pid may be reused after that.
         process.terminationHandler = { process in
-            ProcessReaper.shared.unregister(process.processIdentifier)
             exited.fire()
+            ProcessReaper.shared.unregister(process.processIdentifier)
         }
         try process.run()
         try? log.close()
         ProcessReaper.shared.register(process.processIdentifier)
+        // It may have exited (and the handler run) before it was registered.
+        if exited.hasFired { ProcessReaper.shared.unregister(process.processIdentifier) }
     }
 
     public var pid: Int32 { process.processIdentifier }
