@@ -34,7 +34,7 @@ public struct ClaimMessage: Hashable, Sendable {
 
     public static let pathPrefix = "/_gossip-mirror/v1/claims/"
     /// Longest answer line accepted.
-    static let maximumAnswerLength = 16 + SWIM.Settings.maximumNameLength
+    static let maximumAnswerLength = 16 + SWIM.MemberName.maximumLength
 
     public init(digest: Digest, member: String, operation: Operation) {
         self.digest = digest
@@ -89,11 +89,8 @@ public struct ClaimMessage: Hashable, Sendable {
         return ClaimMessage(digest: digest, member: member, operation: operation)
     }
 
-    /// A member name as SWIM admits it: 1 to 128 bytes, no control characters.
-    static func isMemberName(_ name: String) -> Bool {
-        !name.isEmpty && name.utf8.count <= SWIM.Settings.maximumNameLength
-            && !name.unicodeScalars.contains { $0.properties.generalCategory == .control }
-    }
+    /// A member name as SWIM admits it (`SWIM.MemberName`).
+    static func isMemberName(_ name: String) -> Bool { SWIM.MemberName.isValid(name) }
 
     static func encode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? ""

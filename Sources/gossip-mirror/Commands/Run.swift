@@ -229,8 +229,9 @@ struct Run: AsyncParsableCommand {
             throw ValidationError("\(error)")
         }
         let registryMetrics = RegistryMetrics()
+        let credentials = PeerCredentials(nodeName: memberName) { await node.keys }
         let router = PeerRouter(
-            credentials: PeerCredentials(nodeName: memberName) { await node.keys }, settings: routing.routerSettings,
+            credentials: credentials, settings: routing.routerSettings,
             metrics: registryMetrics, logger: logger)
         let peers = router.directory
         let coldPull = ColdPull(

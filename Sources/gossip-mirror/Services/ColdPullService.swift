@@ -28,7 +28,7 @@ struct ColdPullService: Service {
             switch event {
             case .memberChanged, .memberRemoved:
                 coldPull.update(members: await node.members)
-            case .payloadChanged, .nameConflict, .refuted:
+            case .payloadChanged, .nameConflict, .refuted, .implausibleIncarnation:
                 break
             }
         }
@@ -57,6 +57,8 @@ struct ColdPullService: Service {
             announced = announced.dropFirst()
         }
         guard metadata != current else { return }
-        await node.updateMetadata(metadata)
+        // Cannot fail: the whole was checked against the size limit above,
+        // and the other keys were accepted before.
+        try? await node.updateMetadata(metadata)
     }
 }
