@@ -20,9 +20,7 @@ import TestSupport
 @Suite(
     .serialized,
     .enabled(
-        if: TestEnvironment.canRun(
-            TestEnvironment.containerdTools + TestEnvironment.registryTools + ["ip", "nft", "tc", "curl", "openssl"],
-            needsRoot: true),
+        if: TestEnvironment.canRun(Cluster.tools, needsRoot: true),
         "needs root, containerd, ctr, docker-registry, skopeo, iproute2, nftables, curl and openssl"))
 struct ColdPullScenarioTests {
     /// The upstream's rate for every scenario: a 16 MB layer takes about

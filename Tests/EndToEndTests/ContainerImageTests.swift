@@ -18,25 +18,28 @@ import TestSupport
         "needs root, containerd, ctr, runc, python3, skopeo, curl and ldd"))
 struct ContainerImageTests {
     /// The image archive to test, and the name it carries.
-    static func archive(in dir: TemporaryDirectory) async throws -> String {
+    static func archive(in dir: ScratchDirectory) async throws -> String {
         if let given = ProcessInfo.processInfo.environment["GM_IMAGE_ARCHIVE"], !given.isEmpty { return given }
         let output = try await Subprocess.run(
             ["\(Repository.root)/scripts/release/image.sh", "--binary", MirrorProcess.binary, "--out", "\(dir.path)/image"],
             deadline: .seconds(300))
         print(output.stdout)
+        // "  archive PATH (SIZE bytes)"
         let line = try #require(output.stdout.split(separator: "\n").first { $0.contains("archive ") })
-        return String(line.split(separator: " ")[2])
+        let words = line.split(separator: " ")
+        let path = try #require(words.firstIndex(of: "archive").map { $0 + 1 }.flatMap { words.indices.contains($0) ? words[$0] : nil })
+        return String(path)
     }
 
     @Test func theImageJoinsServesAPeersBlobAndStopsOnSIGTERM() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try ScratchDirectory()
         let archive = try await Self.archive(in: dir)
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-        let subnet = MembershipProcessTests.subnet(12)
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let subnet = LoopbackCluster.subnet(12)
         // The host node holds the image; the container holds nothing of it.
         let image = try await TestImageBuilder(layerSizes: [4000, 1_500_000], seed: 77).write(to: "\(dir.path)/image-src", tag: "v1")
-        try await PeerRoutingProcessTests.serve(image, as: "docker.io/e2e/in-image:v1", at: "\(dir.path)/host-layout")
-        let hostNode = try PeerRoutingProcessTests.node(
+        try await LoopbackCluster.serve(image, as: "docker.io/e2e/in-image:v1", at: "\(dir.path)/host-layout")
+        let hostNode = try LoopbackCluster.node(
             "host-node", "\(subnet).2", key: key, join: [], layout: "\(dir.path)/host-layout", dir: dir)
         defer { kill(hostNode.pid, SIGKILL) }
 

@@ -162,7 +162,7 @@ check_pulls() {
   for n in "${hosts[@]}"; do
     grep -q '^unpacking ' "$(host_dir "$n")/pull.out" && grep -q '^done: ' "$(host_dir "$n")/pull.out" ||
       { log "host $n did not unpack the image ($1):"; tail -n 5 "$(host_dir "$n")/pull.out" >&2; exit 1; }
-    wrong=$(json_number "$n" verificationFailures)
+    wrong=$(status_number "$n" .registry.verificationFailures)
     [ "$wrong" = 0 ] || { log "host $n's mirror saw $wrong wrong blobs ($1)"; exit 1; }
   done
 }
