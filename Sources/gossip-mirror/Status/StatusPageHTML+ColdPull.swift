@@ -7,12 +7,11 @@ extension StatusPageHTML {
         guard let cold else { return "" }
         guard cold.enabled else { return "<h2>Cold pulls</h2>\n<p id=\"cold-pull\">off</p>\n\n" }
         let c = cold.counts
-        let decisions = c.decisions.sorted { $0.key < $1.key }.map { "\(e($0.key)) \($0.value)" }.joined(separator: ", ")
         var html = """
             <h2>Cold pulls</h2>
             <p id="cold-pull">fetching \(cold.fetching.count) for the cluster, serving \(c.followersServed) followers \
             (\(bytes(c.ingestServedBytes)) so far); followed \(bytes(c.followedBytes)) instead of the upstream, \
-            \(c.followFailures) follows failed; answers: \(decisions.isEmpty ? "none yet" : decisions)</p>
+            \(c.followFailures) follows failed; answers: \(e(cold.answers))</p>
             <table id="claims">
             <thead><tr><th>claim coordinated here</th><th>phase</th><th>fetcher</th><th>followers</th></tr></thead>
             <tbody>
@@ -26,5 +25,14 @@ extension StatusPageHTML {
                 """
         }
         return html + "</tbody></table>\n\n"
+    }
+}
+
+extension StatusReport.ColdPullReport {
+    /// What this node's cold requests were told, e.g. "fetch 1, follow 4"
+    /// ("none yet" before the first), for both status pages.
+    var answers: String {
+        let decisions = counts.decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        return decisions.isEmpty ? "none yet" : decisions.joined(separator: ", ")
     }
 }
