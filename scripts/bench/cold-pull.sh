@@ -11,6 +11,11 @@
 #   upstream   blob bytes the upstream served (its access log) / image size,
 #              and bytes that left the upstream's link (the bridge's TX counter,
 #              TLS and manifests included) / image size
+#   phases     seconds ctr spent fetching and unpacking (direct; the longest
+#              of the four, off and on)
+#
+# Stops with an error when a pull fails or does not unpack, or a mirror
+# counts a blob that did not match its digest.
 #
 #   sudo scripts/bench/cold-pull.sh [--runs N] [--rate RATE] [--layers "SIZE..."]
 #
@@ -29,7 +34,7 @@ while (($#)); do
     --runs) runs=$2; shift 2 ;;
     --rate) rate=$2; shift 2 ;;
     --layers) layers=$2; shift 2 ;;
-    -h | --help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
