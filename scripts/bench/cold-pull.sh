@@ -21,8 +21,8 @@
 #
 # Defaults: 3 runs, 200mbit, layers 4M 56M 56M 56M 24M (about 200 MiB of
 # gzip'd random data for the host's platform). A run takes about
-# (1 + 4 + 1) x image / rate plus unpacking: 2 to 3 minutes with the
-# defaults. Needs root; everything it creates is recorded and removed
+# (1 + 4 + 1) x image / rate plus unpacking and restarts: about 70 s with
+# the defaults. Needs root; everything it creates is recorded and removed
 # (scripts/cluster/lib.sh).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
