@@ -76,9 +76,14 @@ struct ContainerImageTests {
                     return report.alive == ["in-container", "host-node"] && hostView?.alive == ["in-container", "host-node"]
                 }
                 try #require(joined != nil && container.isRunning, "the container did not join\n\(logs())")
-                // It read containerd through the read-only socket: its own image is in its catalog.
-                let report = try #require(await HTTPGet.json(URL(string: status)!, as: StatusSnapshot.self))
-                #expect(report.catalog?.available == true && (report.catalog?.blobs ?? 0) >= 3, "catalog: \(String(describing: report.catalog))")
+                // It read containerd through the read-only socket: its own image is in its catalog
+                // (the catalog's first read may finish after the join).
+                var catalog: StatusSnapshot.Catalog?
+                let read = await poll(timeout: .seconds(30), every: .milliseconds(200)) {
+                    catalog = await HTTPGet.json(URL(string: status)!, as: StatusSnapshot.self)?.catalog
+                    return catalog?.available == true && (catalog?.blobs ?? 0) >= 3
+                }
+                #expect(read != nil, "catalog: \(String(describing: catalog))")
 
                 // It serves a blob only the host node holds, relayed and verified.
                 let layer = try #require(image.hostImage?.layers[1])
