@@ -91,7 +91,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip"]),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "TestSupport"]),
         // Helpers for tests that drive real processes (containerd, docker-registry, skopeo).
         .target(
             name: "TestSupport",
