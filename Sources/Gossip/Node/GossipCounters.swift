@@ -2,7 +2,8 @@ import Metrics
 
 /// What a node counts, in one place: each event is counted once, here, and
 /// feeds both the status page's `GossipStatistics` and the swift-metrics
-/// series (`gossip_*` on `/metrics`), so the two cannot disagree.
+/// series (`gossip_mirror_gossip_*` on `/metrics`, named in `GossipMetrics`),
+/// so the two cannot disagree.
 struct GossipCounters: Sendable {
     enum Event: Sendable {
         case datagramSent(bytes: Int)
@@ -79,24 +80,24 @@ struct GossipCounters: Sendable {
     }
 
     /// The swift-metrics handles, created once (handlers are looked up by
-    /// label on creation).
+    /// label on creation); names and help texts in `GossipMetrics`.
     private struct Series: Sendable {
-        let packetsSent = Counter(label: "gossip_packets_sent_total")
-        let bytesSent = Counter(label: "gossip_bytes_sent_total")
-        let packetsReceived = Counter(label: "gossip_packets_received_total")
-        let bytesReceived = Counter(label: "gossip_bytes_received_total")
-        let sendFailures = Counter(label: "gossip_send_failures_total")
-        let streamsOpened = Counter(label: "gossip_streams_opened_total")
-        let streamsAccepted = Counter(label: "gossip_streams_accepted_total")
-        let streamsRefused = Counter(label: "gossip_streams_refused_total")
-        let streamsFailed = Counter(label: "gossip_streams_failed_total")
-        let socketReopens = Counter(label: "gossip_socket_reopens_total")
+        let packetsSent = Counter(label: GossipMetrics.sentPackets)
+        let bytesSent = Counter(label: GossipMetrics.sentBytes)
+        let packetsReceived = Counter(label: GossipMetrics.receivedPackets)
+        let bytesReceived = Counter(label: GossipMetrics.receivedBytes)
+        let sendFailures = Counter(label: GossipMetrics.sendFailures)
+        let streamsOpened = Counter(label: GossipMetrics.streamsOpened)
+        let streamsAccepted = Counter(label: GossipMetrics.streamsAccepted)
+        let streamsRefused = Counter(label: GossipMetrics.streamsRefused)
+        let streamsFailed = Counter(label: GossipMetrics.streamsFailed)
+        let socketReopens = Counter(label: GossipMetrics.socketReopens)
         let rejected: [Rejection.Reason: Counter] = Dictionary(
             uniqueKeysWithValues: Rejection.Reason.allCases.map {
-                ($0, Counter(label: "gossip_rejected_total", dimensions: [("reason", $0.rawValue)]))
+                ($0, Counter(label: GossipMetrics.rejected, dimensions: [("reason", $0.rawValue)]))
             })
         let membersByStatus: [SWIM.Status: Gauge] = Dictionary(
-            uniqueKeysWithValues: SWIM.Status.allCases.map { ($0, Gauge(label: "gossip_members", dimensions: [("state", "\($0)")])) })
-        let health = Gauge(label: "gossip_local_health_score")
+            uniqueKeysWithValues: SWIM.Status.allCases.map { ($0, Gauge(label: GossipMetrics.members, dimensions: [("state", "\($0)")])) })
+        let health = Gauge(label: GossipMetrics.localHealthScore)
     }
 }

@@ -1,5 +1,5 @@
 /// Why something from the network was refused: the one list behind the
-/// `gossip_rejected_total{reason}` series, the `rejected…` counters of
+/// `gossip_mirror_gossip_rejected_messages_total{reason}` series, the `rejected…` counters of
 /// `GossipStatistics` and the node's debug log.
 enum Rejection: Error, Sendable, CustomStringConvertible {
     /// No installed key opens it: another key or cluster label, or tampered.
