@@ -109,16 +109,20 @@ sleep "$SETTLE"
 HZ=$(getconf CLK_TCK)
 CLUSTERS=(new)
 [ -n "${BASELINE_BIN:-}" ] && CLUSTERS+=(base)
-declare -A START
+declare -A START MEAN
 for c in "${CLUSTERS[@]}"; do
   for pid in $(cat "$WORK/$c.pids"); do START[$pid]=$(ticks "$pid"); done
 done
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
+UP_BEFORE=$(cut -d' ' -f1 /proc/uptime)
 sleep "$IDLE"
+UP_AFTER=$(cut -d' ' -f1 /proc/uptime)
 LOAD_AFTER=$(cut -d' ' -f1 /proc/loadavg)
+# The window as it passed (a stopped or starved script sleeps longer than IDLE).
+WINDOW=$(awk -v a="$UP_BEFORE" -v b="$UP_AFTER" 'BEGIN { printf "%.2f", b - a }')
 
 echo
-echo "Idle CPU over ${IDLE} s, % of one CPU per node (load average ${LOAD_BEFORE} / ${LOAD_AFTER}):"
+echo "Idle CPU over ${WINDOW} s, % of one CPU per node (1-minute load average ${LOAD_BEFORE} / ${LOAD_AFTER}):"
 echo
 echo "| binary | node 1 | node 2 | node 3 | node 4 | node 5 | mean |"
 echo "|---|---:|---:|---:|---:|---:|---:|"
@@ -128,10 +132,15 @@ for c in "${CLUSTERS[@]}"; do
   for pid in $(cat "$WORK/$c.pids"); do
     used=$(( $(ticks "$pid") - START[$pid] ))
     total=$(( total + used ))
-    row+=" | $(awk -v t="$used" -v hz="$HZ" -v s="$IDLE" 'BEGIN { printf "%.3f", 100 * t / hz / s }')"
+    row+=" | $(awk -v t="$used" -v hz="$HZ" -v s="$WINDOW" 'BEGIN { printf "%.3f", 100 * t / hz / s }')"
   done
-  row+=" | $(awk -v t="$total" -v hz="$HZ" -v s="$IDLE" 'BEGIN { printf "%.3f", 100 * t / hz / s / 5 }') |"
-  echo "$row"
+  MEAN[$c]=$(awk -v t="$total" -v hz="$HZ" -v s="$WINDOW" 'BEGIN { printf "%.3f", 100 * t / hz / s / 5 }')
+  echo "$row | ${MEAN[$c]} |"
 done
+if [ -n "${BASELINE_BIN:-}" ]; then
+  echo
+  awk -v n="${MEAN[new]}" -v b="${MEAN[base]}" 'BEGIN { if (b > 0) printf "new / base: %.2f\n", n / b }'
+fi
 echo
 echo "binary: $BIN${BASELINE_BIN:+; base: $BASELINE_BIN}"
+echo "date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); clock ticks of $HZ Hz"
