@@ -29,28 +29,13 @@ for arg in "$@"; do
   esac
 done
 
-if [ -n "${GOSSIP_MIRROR_BIN:-}" ]; then
-  BIN=$GOSSIP_MIRROR_BIN
-else
-  if [ "$BUILD" = 1 ]; then
-    echo "== swift build --scratch-path $SCRATCH -c release --product gossip-mirror"
-    swift build --scratch-path "$SCRATCH" -c release --product gossip-mirror 2>&1 | tail -n 2
-  fi
-  BIN=$ROOT/$SCRATCH/release/gossip-mirror
-fi
-[ -x "$BIN" ] || { echo "no gossip-mirror binary at $BIN" >&2; exit 1; }
+# shellcheck source=scripts/bench/lib.sh
+. "$ROOT/scripts/bench/lib.sh"
+bench_binary
 if [ -n "${BASELINE_BIN:-}" ]; then
   [ -x "$BASELINE_BIN" ] || { echo "no baseline binary at $BASELINE_BIN" >&2; exit 1; }
 fi
-
-WORK=$(mktemp -d /tmp/gossip-idle.XXXXXX)
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+bench_workdir gossip-idle
 
 "$BIN" keygen --out "$WORK/cluster.key" >/dev/null
 
@@ -69,22 +54,17 @@ start_cluster() {
   done
 }
 
-# wait_formed NAME BINARY SUBNET: until every node lists five members alive (60 s at most).
-wait_formed() {
-  local name=$1 binary=$2 subnet=$3
-  for _ in $(seq 1 600); do
-    local formed=1
-    for i in 1 2 3 4 5; do
-      local alive
-      alive=$("$binary" members --status-addr "$subnet.$i:9090" --json 2>/dev/null | grep -o '"state" *: *"alive"' | wc -l || true)
-      [ "$alive" = 5 ] || { formed=0; break; }
-    done
-    [ "$formed" = 1 ] && return 0
-    sleep 0.1
+# formed BINARY SUBNET: every node lists five members alive.
+formed() {
+  local binary=$1 subnet=$2 i
+  for i in 1 2 3 4 5; do
+    [ "$("$binary" members --status-addr "$subnet.$i:9090" --json 2>/dev/null | grep -o '"state" *: *"alive"' | wc -l)" = 5 ] || return 1
   done
-  echo "cluster $name did not form; logs in $WORK" >&2
-  trap - EXIT
-  exit 1
+}
+
+# wait_formed NAME BINARY SUBNET: until formed (60 s at most).
+wait_formed() {
+  wait_for 60 formed "$2" "$3" || { echo "cluster $1 did not form; node logs:" >&2; tail -n 5 "$WORK/$1"-*/log >&2; exit 1; }
 }
 
 # ticks PID: utime + stime in clock ticks (fields 14 and 15 of /proc/PID/stat,
