@@ -91,7 +91,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip"]),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "TestSupport"]),
         // The tests' one harness: waiting, scratch directories, processes (reaped), OCI layouts,
         // real containerd and docker-registry.
         .target(
