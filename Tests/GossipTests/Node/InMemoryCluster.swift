@@ -49,7 +49,7 @@ struct InMemoryCluster: Sendable {
     /// Waits until every node lists every one of them alive.
     func waitUntilAlive(_ nodes: [GossipNode], within deadline: Duration = .seconds(5)) async throws {
         let names = Set(nodes.map(\.configuration.name))
-        try await eventually("\(names.sorted()) alive in every view", within: deadline) {
+        try await poll(until: "\(names.sorted()) alive in every view", timeout: deadline) {
             for node in nodes {
                 let alive = await node.members.filter { $0.status == .alive }.map(\.name)
                 guard names.isSubset(of: alive) else { return false }
@@ -61,7 +61,7 @@ struct InMemoryCluster: Sendable {
     /// Waits until `node` has received and opened a few more datagrams.
     func waitForTraffic(to node: GossipNode) async throws {
         let start = await node.statistics
-        try await eventually("traffic reaches \(node.configuration.name)", within: .seconds(5)) {
+        try await poll(until: "traffic reaches \(node.configuration.name)", timeout: .seconds(5)) {
             let now = await node.statistics
             return now.packetsReceived >= start.packetsReceived + 3 && now.rejected == start.rejected
         }
