@@ -17,6 +17,9 @@ import Testing
         let b = try cluster.node("node-b", at: 2, seeds: [1])
         try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
+            // The join made both alive over streams; probes follow.
+            try await cluster.waitForTraffic(to: a)
+            try await cluster.waitForTraffic(to: b)
             let (sa, sb) = (await a.statistics, await b.statistics)
             #expect(sb.streamsOpened >= 1, "b joined through a stream exchange")
             #expect(sa.streamsAccepted >= 1)
@@ -46,6 +49,7 @@ import Testing
         let b = try cluster.node("node-b", at: 2, seeds: [1])
         try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
+            try await cluster.waitForTraffic(to: a)
             let captured = try #require(cluster.network.datagrams.last { $0.to == a.advertisedEndpoint })
             let before = await a.statistics
 
@@ -73,6 +77,7 @@ import Testing
         let b = try cluster.node("node-b", at: 2, seeds: [1])
         let captured = try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
+            try await cluster.waitForTraffic(to: a)
             return try #require(cluster.network.datagrams.last { $0.to == a.advertisedEndpoint })
         }
         try await Task.sleep(for: .milliseconds(5))  // a wall-clock millisecond must pass
