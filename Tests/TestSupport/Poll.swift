@@ -33,14 +33,3 @@ public func poll(
         try? await Task.sleep(for: interval)
     }
 }
-
-/// `poll` for code that must fail on a timeout: throws `TimedOut` naming
-/// `what` instead of returning nil.
-public func poll(
-    until what: @autoclosure () -> String, timeout: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
-    _ condition: () async throws -> Bool
-) async throws {
-    guard try await poll(timeout: timeout, every: interval, condition) != nil else {
-        throw TimedOut(what: what(), deadline: timeout)
-    }
-}

@@ -31,10 +31,10 @@ import Testing
                 for c in connections { group.addTask { try await Self.readUntilClosed(c) } }
                 for try await frames in group { #expect(frames.isEmpty) }
             }
-            try await poll(until: "the node counts what it did", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 let s = await a.statistics
                 return s.streamsRefused == 1 && s.streamsAccepted == 2 && s.streamsFailed == 2
-            }
+            } != nil, "the node counts what it did")
             // The slots are free again.
             #expect(await a.admission.open == 0)
         }
@@ -71,10 +71,10 @@ import Testing
                 return try await frames.receive()
             }
             #expect(answer == nil, "no answer, the node closes the stream")
-            try await poll(until: "the refusal is counted", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 let s = await a.statistics
                 return s.rejected == 1 && Self.count(of: refused.reason, in: s) == 1
-            }
+            } != nil, "the refusal is counted")
         }
     }
 
@@ -128,11 +128,11 @@ import Testing
     /// Waits until `node` has nothing to gossip and its timer sleeps until
     /// a deadline more than a minute away.
     static func waitUntilIdle(_ node: GossipNode) async throws {
-        try await poll(until: "\(node.configuration.name) idle", timeout: .seconds(5)) {
+        try #require(await poll(timeout: .seconds(5)) {
             let pending = await node.instance.pendingBroadcasts
             let (target, now) = (await node.timerTarget, await node.now)
             return pending == 0 && target > now + .seconds(60)
-        }
+        } != nil, "\(node.configuration.name) idle")
     }
 
     @Test func anIdleNodeSleepsUntilItsNextDeadlineAndAnEarlierOneWakesIt() async throws {
@@ -154,7 +154,7 @@ import Testing
             // timer must wake for it, or b would hear of it in an hour.
             let payload = SWIM.Payload(generation: 2, bytes: [1, 2, 3])
             await a.publish(payload, delta: nil)
-            try await poll(until: "b holds a's new payload", timeout: .seconds(5)) { await b.payload(of: "node-a") == payload }
+            try #require(await poll(timeout: .seconds(5)) { await b.payload(of: "node-a") == payload } != nil, "b holds a's new payload")
         }
     }
 }

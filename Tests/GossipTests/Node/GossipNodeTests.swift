@@ -17,6 +17,9 @@ import Testing
         let b = try cluster.node("node-b", at: 2, seeds: [1])
         try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
+            // The join made both alive over streams; probes follow.
+            try await cluster.waitForTraffic(to: a)
+            try await cluster.waitForTraffic(to: b)
             let (sa, sb) = (await a.statistics, await b.statistics)
             #expect(sb.streamsOpened >= 1, "b joined through a stream exchange")
             #expect(sa.streamsAccepted >= 1)
@@ -32,9 +35,9 @@ import Testing
         let a = try cluster.node("node-a", at: 1)
         let intruder = try cluster.node("intruder", at: 9, seeds: [1], keyring: Keyring([ClusterKey.generate()]))
         try await cluster.running([a, intruder]) {
-            try await poll(until: "a counts the intruder's join as unauthenticated", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 await a.statistics.rejectedUnauthenticated >= 1
-            }
+            } != nil, "a counts the intruder's join as unauthenticated")
             #expect(await a.members.map(\.name) == ["node-a"])
             #expect(await intruder.members.map(\.name) == ["intruder"])
         }
@@ -46,21 +49,22 @@ import Testing
         let b = try cluster.node("node-b", at: 2, seeds: [1])
         try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
+            try await cluster.waitForTraffic(to: a)
             let captured = try #require(cluster.network.datagrams.last { $0.to == a.advertisedEndpoint })
             let before = await a.statistics
 
             // The same sealed bytes again: refused as a replay.
             cluster.network.deliver(captured.bytes, from: captured.from, to: captured.to)
-            try await poll(until: "the replay is counted", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 await a.statistics.rejectedReplayed == before.rejectedReplayed + 1
-            }
+            } != nil, "the replay is counted")
             // One bit changed: no key opens it.
             var forged = captured.bytes
             forged[forged.count / 2] ^= 0x01
             cluster.network.deliver(forged, from: captured.from, to: captured.to)
-            try await poll(until: "the forgery is counted", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 await a.statistics.rejectedUnauthenticated == before.rejectedUnauthenticated + 1
-            }
+            } != nil, "the forgery is counted")
             #expect(await a.members.filter { $0.status == .alive }.count == 2, "nothing refused changed the view")
         }
     }
@@ -73,15 +77,16 @@ import Testing
         let b = try cluster.node("node-b", at: 2, seeds: [1])
         let captured = try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
+            try await cluster.waitForTraffic(to: a)
             return try #require(cluster.network.datagrams.last { $0.to == a.advertisedEndpoint })
         }
         try await Task.sleep(for: .milliseconds(5))  // a wall-clock millisecond must pass
         let restarted = try cluster.node("node-a", at: 1)
         try await cluster.running([restarted]) {
             cluster.network.deliver(captured.bytes, from: captured.from, to: captured.to)
-            try await poll(until: "the old datagram is refused", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 await restarted.statistics.rejectedReplayed == 1
-            }
+            } != nil, "the old datagram is refused")
             #expect(await restarted.members.map(\.name) == ["node-a"])
         }
     }
@@ -95,7 +100,7 @@ import Testing
         try await cluster.running([a, b]) {
             try await cluster.waitUntilAlive([a, b])
             await a.publish(payload, delta: nil)
-            try await poll(until: "b holds a's payload", timeout: .seconds(5)) { await b.payload(of: "node-a") == payload }
+            try #require(await poll(timeout: .seconds(5)) { await b.payload(of: "node-a") == payload } != nil, "b holds a's payload")
             #expect(await a.statistics.streamsAccepted >= 2, "the payload came in an answer from a")
         }
     }
@@ -113,9 +118,9 @@ import Testing
                 // run() returns once the leave is done.
                 try await group.next()
             }
-            try await poll(until: "b sees a left", timeout: .seconds(5)) {
+            try #require(await poll(timeout: .seconds(5)) {
                 await b.members.first { $0.name == "node-a" }?.status == .left
-            }
+            } != nil, "b sees a left")
         }
     }
 
@@ -146,9 +151,9 @@ import Testing
             // A node that holds only the old key is now refused.
             let late = try cluster.node("node-late", at: 3, seeds: [1], keyring: Keyring([old]))
             try await cluster.running([late]) {
-                try await poll(until: "a refuses the old key", timeout: .seconds(5)) {
+                try #require(await poll(timeout: .seconds(5)) {
                     await a.statistics.rejectedUnauthenticated >= 1
-                }
+                } != nil, "a refuses the old key")
             }
             #expect(await a.members.map(\.name) == ["node-a", "node-b"])
         }

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import TestSupport
+import Testing
 
 @testable import Gossip
 
@@ -49,22 +50,22 @@ struct InMemoryCluster: Sendable {
     /// Waits until every node lists every one of them alive.
     func waitUntilAlive(_ nodes: [GossipNode], within deadline: Duration = .seconds(5)) async throws {
         let names = Set(nodes.map(\.configuration.name))
-        try await poll(until: "\(names.sorted()) alive in every view", timeout: deadline) {
+        try #require(await poll(timeout: deadline) {
             for node in nodes {
                 let alive = await node.members.filter { $0.status == .alive }.map(\.name)
                 guard names.isSubset(of: alive) else { return false }
             }
             return true
-        }
+        } != nil, "\(names.sorted()) alive in every view")
     }
 
     /// Waits until `node` has received and opened a few more datagrams.
     func waitForTraffic(to node: GossipNode) async throws {
         let start = await node.statistics
-        try await poll(until: "traffic reaches \(node.configuration.name)", timeout: .seconds(5)) {
+        try #require(await poll(timeout: .seconds(5)) {
             let now = await node.statistics
             return now.packetsReceived >= start.packetsReceived + 3 && now.rejected == start.rejected
-        }
+        } != nil, "traffic reaches \(node.configuration.name)")
     }
 
     /// Seals what a member with the cluster key would send.
