@@ -24,5 +24,8 @@ fi
 echo "== unit, simulator and catalog tests (in parallel)"
 swift test --skip-build --skip EndToEndTests
 
+echo "== fuzz targets, ${FUZZ_SECONDS:-3} s each (scripts/fuzz.sh; docs/security.md, Fuzzing)"
+scripts/fuzz.sh -seconds "${FUZZ_SECONDS:-3}"
+
 echo "== end-to-end tests with real processes (one suite at a time: they assert timings)"
 swift test --skip-build --filter EndToEndTests --no-parallel

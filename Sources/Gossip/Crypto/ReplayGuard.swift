@@ -26,12 +26,14 @@ public struct ReplayGuard: Sendable {
     /// Checks and records a message seen at local wall time `now` (ms).
     public mutating func check(timestamp: UInt64, nonce: [UInt8], now: UInt64) -> Verdict {
         if rotatedAt == nil { rotatedAt = now }
-        if now >= rotatedAt! + 2 * window {
-            previous = now >= rotatedAt! + 4 * window ? [] : current
+        // Differences, not sums: the sealed timestamp is any UInt64 a key holder
+        // chooses, and `timestamp + window` would trap near the top.
+        if now >= rotatedAt!, now - rotatedAt! >= 2 * window {
+            previous = now - rotatedAt! >= 4 * window ? [] : current
             current = []
             rotatedAt = now
         }
-        guard timestamp + window >= now, timestamp <= now + window else { return .stale }
+        guard (timestamp > now ? timestamp - now : now - timestamp) <= window else { return .stale }
         if previous.contains(nonce) || !current.insert(nonce).inserted { return .replayed }
         return .fresh
     }

@@ -171,6 +171,9 @@ extension SWIM {
             case .localMetadata(let metadata):
                 precondition(WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize, "metadata too large")
                 myself.metadata = metadata
+                // After leaving there is nothing to announce (an alive record
+                // with status left does not decode, and would sink the packet).
+                guard !isLeaving else { break }
                 myself.incarnation += 1
                 broadcasts.enqueue(.alive(myself.state))
             case .leave:

@@ -42,10 +42,15 @@ public struct PeerCredentials: Sendable {
     /// Whether `token` is valid for this request now.
     public func verify(_ token: String, method: String, target: String, now: Date = Date()) async -> Bool {
         let parts = token.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
+        // Strict: only the spelling `token` writes (no sign, no leading zero,
+        // canonical base64), and a time difference computed without overflow
+        // (`abs(now - Int64.min)` trapped: issue 9, finding 1).
         guard token.utf8.count <= 128, parts.count == 3, parts[0] == "v1", let time = Int64(parts[1]),
-            let mac = Data(base64Encoded: String(parts[2])), mac.count == 32
+            time >= 0, String(time) == parts[1],
+            let mac = Data(base64Encoded: String(parts[2])), mac.count == 32, mac.base64EncodedString() == parts[2]
         else { return false }
-        guard abs(Int64(now.timeIntervalSince1970) - time) <= window else { return false }
+        let (difference, overflow) = Int64(now.timeIntervalSince1970).subtractingReportingOverflow(time)
+        guard !overflow, difference.magnitude <= window.magnitude else { return false }
         let message = Self.message(time: time, method: method, target: target)
         for key in await keys() where key.verify(Array(mac), for: message, context: Self.context) {
             return true

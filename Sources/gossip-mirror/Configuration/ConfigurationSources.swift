@@ -37,7 +37,7 @@ enum ConfigurationSources {
             guard arg.hasPrefix("--") else { return nil }
             return String(arg.dropFirst(2).split(separator: "=", maxSplits: 1).first ?? "")
         })
-        var file: [String: Any] = [:]
+        var file: [String: FileValue] = [:]
         if let path = configPath(arguments, environment) {
             file = try loadYAML(path)
             let unknown = Set(file.keys).subtracting(known.map(\.name))
@@ -50,18 +50,21 @@ enum ConfigurationSources {
             if let text = environment[option.environmentName], !text.isEmpty {
                 values = option.repeatable ? text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : [text]
             } else if let value = file[option.name] {
-                if let list = value as? [Any] {
+                switch value {
+                case .list(let list):
                     guard option.repeatable else { throw Failure(description: "option \(option.name) takes one value, not a list") }
-                    values = list.map { "\($0)" }
-                } else {
-                    values = ["\(value)"]
+                    values = list
+                case .scalar(let text): values = [text]
+                case .unset: break
                 }
             }
             if option.flag {
                 for value in values { merged.append(try flagArgument(option.name, value)) }
                 continue
             }
-            for value in values { merged += ["--\(option.name)", value] }
+            // `--name=value`, so that a value starting with `-` is not read as an
+            // option (ArgumentParser reads `--name=` as a missing value, though).
+            for value in values { merged += value.isEmpty ? ["--\(option.name)", value] : ["--\(option.name)=\(value)"] }
         }
         return merged
     }
@@ -80,19 +83,48 @@ enum ConfigurationSources {
         return environment["GOSSIP_MIRROR_CONFIG"]
     }
 
-    private static func loadYAML(_ path: String) throws -> [String: Any] {
+    /// An option's value in the file: the text of a scalar or of each item
+    /// of a list, as written (YAML's typed reading would turn `1e3` into
+    /// `1000.0` and `0x10` into `16`), or null (`name:` or `~`), which sets nothing.
+    enum FileValue {
+        case scalar(String)
+        case list([String])
+        case unset
+    }
+
+    private static func loadYAML(_ path: String) throws -> [String: FileValue] {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw Failure(description: "cannot read config file \(path): \(error.localizedDescription)")
         }
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch {
+        let document: Node?
+        do { document = try Yams.compose(yaml: text) } catch {
             throw Failure(description: "config file \(path) is not valid YAML: \(error)")
         }
-        guard let loaded else { return [:] }
-        guard let mapping = loaded as? [String: Any] else {
+        guard let document else { return [:] }
+        guard let mapping = document.mapping else {
             throw Failure(description: "config file \(path) must be a mapping of option names to values")
         }
-        return mapping
+        var options: [String: FileValue] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else {
+                throw Failure(description: "config file \(path): option names must be plain strings")
+            }
+            if value.null != nil {
+                options[name] = .unset
+            } else if let scalar = value.scalar {
+                options[name] = .scalar(scalar.string)
+            } else if let sequence = value.sequence {
+                options[name] = .list(try sequence.map { item in
+                    guard let scalar = item.scalar, item.null == nil else {
+                        throw Failure(description: "config file \(path): option \(name) takes a list of plain values")
+                    }
+                    return scalar.string
+                })
+            } else {
+                throw Failure(description: "config file \(path): option \(name) takes a value or a list, not a mapping")
+            }
+        }
+        return options
     }
 }
