@@ -110,7 +110,25 @@ let package = Package(
             ]
         ),
         .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["Gossip", "Catalog", "Registry", "TestSupport"]),
+        // The executable's own decisions (@testable import gossip_mirror): configuration
+        // sources and option wiring, status access, logging, build info, metrics text.
+        .testTarget(
+            name: "GossipMirrorTests",
+            dependencies: [
+                "gossip-mirror", "Registry", "Gossip", "Catalog",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: [
+                "Gossip", "Catalog", "Registry", "TestSupport",
+                // containerd's Content.Abort for the cold-pull fault scenario (ctr has no command for it).
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ]),
         // Fuzz harnesses (decoders and parsers against their properties), run
         // over committed inputs by `swift test` and under libFuzzer by
         // scripts/fuzz.sh; see docs/security.md, "Fuzzing".
@@ -118,6 +136,7 @@ let package = Package(
             name: "FuzzHarnesses",
             dependencies: [
                 "Gossip", "Catalog", "Registry", "gossip-mirror",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Yams", package: "Yams"),
             ],

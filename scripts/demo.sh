@@ -157,7 +157,7 @@ pull_and_report() {
     answered+="${answered:+, }host-$h $d"
   done
   echo "   took $took ms. host-$n's mirror: $peer answers relayed from peers ($(human "$bytes")), $local_ local, $miss misses."
-  echo "   requests the other nodes answered from their own containerd (a HEAD and a GET per blob): $answered."
+  echo "   requests the other nodes answered from their own containerd (one GET per manifest or blob): $answered."
   if [ -n "${blocked:-}" ]; then
     echo "   upstream: $upstream_delta manifest/blob GETs served; $(( $(upstream_drops "$n") - drops0 )) packets from host-$n caught by the drop rule."
   else

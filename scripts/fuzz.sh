@@ -3,7 +3,10 @@
 #
 #   scripts/fuzz.sh                        every target, 1,000,000 executions each
 #   scripts/fuzz.sh -runs 200000 summary range
-#   scripts/fuzz.sh -seconds 3             every target for 3 s each (what CI runs)
+#   scripts/fuzz.sh -seconds 3             every target for 3 s each
+#   SCRATCH=.build FUZZ_CONFIGURATION=debug scripts/fuzz.sh -seconds 3
+#                                          what CI (scripts/test.sh) runs: reuses
+#                                          the debug build's dependencies
 #   scripts/fuzz.sh -list                  the targets
 #
 # Prints one line per target: executions, coverage (libFuzzer's `cov`, edges
@@ -15,7 +18,7 @@
 #
 # Environment: FUZZ_CONFIGURATION (release; debug builds faster and runs
 # slower), FUZZ_NICE (10: the machine is shared), SCRATCH (.build-fuzz),
-# FUZZ_FLAGS (extra libFuzzer flags, e.g. "-jobs=2 -workers=2").
+# FUZZ_FLAGS (extra libFuzzer flags, e.g. "-max_len=8192").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,12 +31,13 @@ while [ "$#" -gt 0 ]; do
     -runs) runs="$2"; shift 2 ;;
     -seconds) seconds="$2"; shift 2 ;;
     -list) list=1; shift ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
 
+script_start=$(date +%s)
 configuration="${FUZZ_CONFIGURATION:-release}"
 niceness="${FUZZ_NICE:-10}"
 scratch="${SCRATCH:-.build-fuzz}"
@@ -101,6 +105,7 @@ for target in "${targets[@]}"; do
   printf '%-18s %12s %7s %7s %8s %9s %8s  %s\n' "$target" "${executions:-?}" "$(field cov)" "$(field ft)" \
     "$corpus_size" "$speed" "$elapsed" "$result"
 done
+echo "total $(( $(date +%s) - script_start )) s (build and runs)"
 if [ "$failed" -ne 0 ]; then
   echo "logs: $scratch/logs/<target>.log" >&2
   exit 1

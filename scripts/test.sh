@@ -24,8 +24,23 @@ fi
 echo "== unit, simulator and catalog tests (in parallel)"
 swift test --skip-build --skip EndToEndTests
 
-echo "== fuzz targets, ${FUZZ_SECONDS:-3} s each (scripts/fuzz.sh; docs/security.md, Fuzzing)"
-scripts/fuzz.sh -seconds "${FUZZ_SECONDS:-3}"
+echo "== release build, image and archive (the image test runs this image)"
+release_log="$(mktemp)"
+if ! scripts/release/release.sh --out .build/release-artifacts >"$release_log" 2>&1; then
+  tail -n 40 "$release_log"
+  exit 1
+fi
+cat "$release_log"
+rm -f "$release_log"
+version=$(sed -n 's/^ *static let version = "\(.*\)"$/\1/p' Sources/gossip-mirror/Observability/BuildInfo.swift)
+GM_IMAGE_ARCHIVE="$(ls "$PWD"/.build/release-artifacts/gossip-mirror-"$version"-linux-*-oci.tar)"
+export GM_IMAGE_ARCHIVE
 
 echo "== end-to-end tests with real processes (one suite at a time: they assert timings)"
 swift test --skip-build --filter EndToEndTests --no-parallel
+
+# Last: the fuzz build reuses .build's debug dependencies (only this package's
+# modules are rebuilt, instrumented), which leaves those modules instrumented
+# until the next `swift build`.
+echo "== fuzz targets, ${FUZZ_SECONDS:-3} s each (scripts/fuzz.sh; docs/security.md, Fuzzing)"
+SCRATCH=.build FUZZ_CONFIGURATION=debug scripts/fuzz.sh -seconds "${FUZZ_SECONDS:-3}"

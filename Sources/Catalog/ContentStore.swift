@@ -27,11 +27,19 @@ public struct ImageRecord: Hashable, Sendable {
     }
 }
 
-/// How to read a blob. A `file` is a committed, immutable file that may be
-/// served zero-copy; anything else comes through `stream`.
+/// How to read a blob. A `file` is a committed, immutable file, already open
+/// and checked (see `BlobFile`), that may be served zero-copy; anything else
+/// comes through `stream`.
 public enum BlobSource: Sendable {
-    case file(path: String, size: Int64)
+    case file(BlobFile)
     case stream(size: Int64, chunks: AsyncThrowingStream<[UInt8], any Error>)
+
+    public var size: Int64 {
+        switch self {
+        case .file(let file): file.size
+        case .stream(let size, _): size
+        }
+    }
 }
 
 /// A change in a store that may change what this node advertises.
@@ -48,10 +56,21 @@ public protocol ContentStore: Sendable {
     func listImages() async throws -> [ImageRecord]
     /// The size of a blob if the store holds it completely, else nil.
     func size(of digest: Digest) async throws -> Int64?
-    /// Opens a blob for reading; throws if it is not present.
-    func open(_ digest: Digest) async throws -> BlobSource
+    /// Opens a blob for reading; throws if it is not present, or not of
+    /// `expectedSize` bytes when that is given.
+    func open(_ digest: Digest, expectedSize: Int64?) async throws -> BlobSource
     /// Reads a small blob (a manifest, an index, a config) entirely.
     func read(_ digest: Digest, limit: Int) async throws -> [UInt8]
     /// Changes as they happen; ends when the store is shut down.
     func events() -> AsyncStream<StoreEvent>
+    /// Entries the store holds but `listImages` leaves out, and why
+    /// (see `SkippedImage`; a default returns none).
+    func skippedImages() async -> [SkippedImage]
+}
+
+extension ContentStore {
+    /// Opens a blob of whatever size the store has.
+    public func open(_ digest: Digest) async throws -> BlobSource {
+        try await open(digest, expectedSize: nil)
+    }
 }

@@ -11,8 +11,8 @@ struct GossipMirror: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gossip-mirror",
         abstract: "A stateless, peer-to-peer OCI registry mirror for small clusters and edge sites.",
-        version: "0.1.0",
-        subcommands: [Run.self, ConfigureContainerd.self, Cleanup.self, Keygen.self, Members.self, Locate.self, Status.self]
+        version: BuildInfo.description,
+        subcommands: [Run.self, ConfigureContainerd.self, ConfigureContainers.self, Cleanup.self, Keygen.self, Members.self, Locate.self, Status.self]
     )
 
     static func main() async {

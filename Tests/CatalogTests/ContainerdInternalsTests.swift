@@ -78,9 +78,19 @@ struct ContainerdInternalsTests {
 
         let digest = try #require(Digest("sha256:" + String(repeating: "ab", count: 32)))
         let root = try #require(ContainerdContentRoot.resolve(configured: base))
-        #expect(root.readableFile(digest, size: 3) == nil)
+        #expect(root.openFile(digest, size: 3) == nil)
         try Data("abc".utf8).write(to: URL(fileURLWithPath: root.path(of: digest)))
-        #expect(root.readableFile(digest, size: 3) == root.path(of: digest))
-        #expect(root.readableFile(digest, size: 4) == nil)  // a size mismatch is not served
+        #expect(try root.openFile(digest, size: 3)?.readAll(limit: 3) == Array("abc".utf8))
+        #expect(root.openFile(digest, size: 4) == nil)  // a size mismatch is not served
+        // A link is never followed (issue 9, finding 6), nor a linked directory on the way.
+        try FileManager.default.removeItem(atPath: root.path(of: digest))
+        try Data("abc".utf8).write(to: URL(fileURLWithPath: base + "/elsewhere"))
+        try FileManager.default.createSymbolicLink(atPath: root.path(of: digest), withDestinationPath: base + "/elsewhere")
+        #expect(root.openFile(digest, size: 3) == nil)
+        try FileManager.default.removeItem(atPath: blobs)
+        try FileManager.default.createDirectory(atPath: base + "/real-sha256", withIntermediateDirectories: true)
+        try Data("abc".utf8).write(to: URL(fileURLWithPath: base + "/real-sha256/" + digest.hex))
+        try FileManager.default.createSymbolicLink(atPath: blobs, withDestinationPath: base + "/real-sha256")
+        #expect(root.openFile(digest, size: 3) == nil)
     }
 }

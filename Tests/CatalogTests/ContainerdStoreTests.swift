@@ -46,13 +46,12 @@ struct ContainerdStoreTests {
             for descriptor in image.pulledDescriptors {
                 #expect(try await store.size(of: descriptor.digest) == descriptor.size, "\(descriptor)")
                 let source = try await store.open(descriptor.digest)
-                guard case .file(let path, let size) = source else {
+                guard case .file(let file) = source else {
                     Issue.record("expected a file for \(descriptor), got \(source)")
                     continue
                 }
-                #expect(path == containerd.blobPath(descriptor.digest.hex))
-                #expect(size == descriptor.size)
-                #expect(FileManager.default.contents(atPath: path) == FileManager.default.contents(atPath: image.blobPath(descriptor.digest)))
+                #expect(file.size == descriptor.size)
+                #expect(Data(try file.readAll(limit: 64 << 20)) == FileManager.default.contents(atPath: image.blobPath(descriptor.digest)))
             }
             for descriptor in [image.root, host.manifest, host.config] {
                 let bytes = try await store.read(descriptor.digest, limit: 1 << 20)

@@ -44,12 +44,15 @@ import Testing
         let store = try OCILayoutStore(path: directory.path)
 
         #expect(try await store.size(of: blob.digest) == 5000)
-        guard case .file(let path, let size) = try await store.open(blob.digest) else {
+        guard case .file(let file) = try await store.open(blob.digest) else {
             Issue.record("expected a file")
             return
         }
-        #expect(size == 5000)
-        #expect(path.hasSuffix("/blobs/sha256/" + blob.digest.hex))
+        #expect(file.size == 5000)
+        #expect(SHA256.hash(try file.readAll(limit: 5000)) == blob.digest)
+        await #expect(throws: OCILayoutError.unservable("blobs/sha256/" + blob.digest.hex, reason: .sizeMismatch(expected: 4999, actual: 5000))) {
+            try await store.open(blob.digest, expectedSize: 4999)
+        }
         #expect(SHA256.hash(try await store.read(blob.digest, limit: 5000)) == blob.digest)
         await #expect(throws: OCILayoutError.self) { try await store.read(blob.digest, limit: 4999) }
 
@@ -70,8 +73,9 @@ import Testing
 
         let store = try OCILayoutStore(path: directory.path)
         #expect(try await store.size(of: digest) == nil)
-        await #expect(throws: OCILayoutError.escapesLayout("blobs/sha256/" + digest.hex)) { try await store.open(digest) }
-        await #expect(throws: OCILayoutError.escapesLayout("blobs/sha256/" + digest.hex)) { try await store.read(digest, limit: 100) }
+        let refused = OCILayoutError.unservable("blobs/sha256/" + digest.hex, reason: .symbolicLink)
+        await #expect(throws: refused) { try await store.open(digest) }
+        await #expect(throws: refused) { try await store.read(digest, limit: 100) }
 
         // A relative link climbing out with ../ is the same.
         try FileManager.default.removeItem(atPath: layout.blobPath(digest))
@@ -84,15 +88,17 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: directory.path + "/index.json", withDestinationPath: outside.path + "/index.json")
         await #expect(throws: OCILayoutError.escapesLayout("index.json")) { try await store.listImages() }
 
-        // A link that stays inside the layout is fine, and open() hands out its target.
+        // Blobs are opened without following any link beneath the root
+        // (issue 9, finding 6): one that stays inside the layout is refused too.
         let inside = Array("shared inside".utf8)
         let insideDigest = SHA256.hash(inside)
         try FileManager.default.createDirectory(atPath: directory.path + "/shared", withIntermediateDirectories: true)
         try Data(inside).write(to: URL(fileURLWithPath: directory.path + "/shared/blob"))
         try FileManager.default.createSymbolicLink(atPath: layout.blobPath(insideDigest), withDestinationPath: "../../shared/blob")
-        #expect(try await store.size(of: insideDigest) == Int64(inside.count))
-        guard case .file(let path, _) = try await store.open(insideDigest) else { Issue.record("expected a file"); return }
-        #expect(path == store.path + "/shared/blob")
+        #expect(try await store.size(of: insideDigest) == nil)
+        await #expect(throws: OCILayoutError.unservable("blobs/sha256/" + insideDigest.hex, reason: .symbolicLink)) {
+            try await store.open(insideDigest)
+        }
     }
 
     @Test func rejectsDirectoriesThatAreNotLayouts() async throws {

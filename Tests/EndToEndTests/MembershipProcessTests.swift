@@ -121,4 +121,20 @@ import Testing
         let intruderView = await intruder.status()
         #expect(intruderView?.members.map(\.name) == ["intruder"], "the intruder must see only itself")
     }
+
+    /// Member names are restricted (issue 9, finding 12): the command line
+    /// refuses one that could forge log lines, and says so with the name
+    /// escaped, before it binds anything.
+    @Test(arguments: ["evil\nINFO gossip: member node-9 dead", "node 1", "-rf", String(repeating: "n", count: 254), "nöde"])
+    func anInvalidNameIsRefusedByTheCommandLine(_ name: String) async throws {
+        let dir = try TemporaryDirectory()
+        let key = try Self.writeKey(dir, "cluster.key")
+        let output = try await Subprocess.run(
+            [MirrorProcess.binary, "run", "--name=\(name)", "--key-file", key, "--gossip-addr", "\(Self.subnet(12)).1:7946"],
+            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GOSSIP_MIRROR_") },
+            deadline: .seconds(30), check: false)
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("is not a valid member name"), "\(output.stderr)")
+        #expect(!output.stderr.contains("\nINFO gossip"), "the name reached the output unescaped")
+    }
 }

@@ -90,4 +90,36 @@ import Testing
         #expect(verdict(&guardian, timestamp: 100_000, nonce: [7], now: 100_000) == .fresh)
         #expect(guardian.remembered == 1)
     }
+
+    /// A hostile sealed timestamp (any UInt64) or clock cannot overflow the
+    /// window arithmetic (`timestamp + window` used to trap near UInt64.max).
+    @Test func replayGuardSurvivesHostileTimestamps() {
+        let rows: [(timestamp: UInt64, now: UInt64)] = [
+            (.max, 1_000), (.max - 5, 0), (0, .max), (.max, .max - 200_000), (1, 0),
+        ]
+        var guardian = ReplayGuard(windowMilliseconds: 120_000)
+        for row in rows {
+            #expect(verdict(&guardian, timestamp: row.timestamp, nonce: [9], now: row.now) == (row.timestamp == 1 ? .fresh : .stale), "\(row)")
+        }
+        // A window so wide that doubling it overflows: rotation saturates.
+        var wide = ReplayGuard(windowMilliseconds: .max)
+        #expect(verdict(&wide, timestamp: .max, nonce: [1], now: 0) == .fresh)
+        #expect(verdict(&wide, timestamp: 0, nonce: [1], now: 1) == .replayed)
+    }
+
+    /// What a restarted node saw before it started must not become fresh
+    /// again (issue 9, finding 10): the nonces of its previous life are
+    /// forgotten, so anything stamped before its start is refused.
+    @Test func messagesStampedBeforeTheNodeStartedAreRefused() {
+        let start: UInt64 = 1_000_000
+        var guardian = ReplayGuard(windowMilliseconds: 120_000, notBefore: start)
+        // Captured 10 s before the restart, replayed 1 s after: within the window, but older than the node.
+        #expect(verdict(&guardian, timestamp: start - 10_000, nonce: [1], now: start + 1_000) == .beforeStart)
+        #expect(verdict(&guardian, timestamp: start - 1, nonce: [2], now: start) == .beforeStart)
+        #expect(verdict(&guardian, timestamp: start, nonce: [3], now: start) == .fresh)
+        #expect(verdict(&guardian, timestamp: start + 5, nonce: [4], now: start + 10) == .fresh)
+        // Stale still wins for what is also outside the window.
+        #expect(verdict(&guardian, timestamp: start - 500_000, nonce: [5], now: start) == .stale)
+        #expect(guardian.remembered == 2, "refused messages are not remembered")
+    }
 }

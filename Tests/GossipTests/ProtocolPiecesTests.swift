@@ -82,4 +82,15 @@ import Testing
         #expect(endpoints.contains(.init(host: "127.0.0.1", port: 7946)))
         #expect(failures.count == 2)
     }
+
+    /// Instant arithmetic saturates instead of wrapping or trapping.
+    @Test func instantArithmeticSaturates() {
+        let far = SWIM.Instant(nanoseconds: .max - 10)
+        #expect(far + .seconds(1) == SWIM.Instant(nanoseconds: .max))
+        #expect(SWIM.Instant(nanoseconds: 5) + .nanoseconds(-10) == .zero)
+        #expect(SWIM.Instant(nanoseconds: .max) - .zero == .nanoseconds(Int64.max))
+        #expect(SWIM.Instant.zero - SWIM.Instant(nanoseconds: .max) == .nanoseconds(-Int64.max))
+        #expect(SWIM.Instant(nanoseconds: 3_000) - SWIM.Instant(nanoseconds: 1_000) == .nanoseconds(2_000))
+        #expect(SWIM.Instant(nanoseconds: 1_000) + .nanoseconds(-400) == SWIM.Instant(nanoseconds: 600))
+    }
 }

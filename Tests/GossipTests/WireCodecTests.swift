@@ -100,7 +100,92 @@ import Testing
         zeroPort[zeroPort.count - 2] = 0
         zeroPort[zeroPort.count - 1] = 0
         #expect(throws: WireError.invalid("endpoint")) { try WireCodec.decodePacket(zeroPort) }
-        // Invalid UTF-8 in a name.
-        #expect(throws: WireError.invalidString) { try WireCodec.decodePacket([WireCodec.version, 5, 2, 0xC3, 0x28]) }
+        // Invalid UTF-8 in a name (refused as a name before it becomes a string).
+        #expect(throws: WireError.invalid("member name")) { try WireCodec.decodePacket([WireCodec.version, 5, 2, 0xC3, 0x28]) }
+    }
+}
+
+/// Everything a decoded message carries is strict (issue 9, findings 3 and
+/// 12): names and hosts from a safe character set, metadata printable,
+/// incarnations and generations within `SWIM.Limits`. One row per case.
+@Suite struct WireCodecStrictnessTests {
+    static let a = WireCodecTests.a
+    static let ceiling = SWIM.Limits.maximumIncarnation
+
+    static func state(name: String = "node-c", host: String = "10.0.0.3", incarnation: UInt64 = 1, generation: UInt64 = 1)
+        -> SWIM.MemberState
+    {
+        .init(
+            name: name, endpoint: .init(host: host, port: 7946), incarnation: incarnation, status: .alive, metadata: [:],
+            payloadGeneration: generation)
+    }
+
+    struct Row: Sendable, CustomTestStringConvertible {
+        var what: String
+        var packet: SWIM.Packet
+        var error: WireError?
+        var testDescription: String { what }
+    }
+
+    static let rows: [Row] = [
+        Row(what: "a name with a newline", packet: .init(.gossip(from: "evil\nINFO forged line")), error: .invalid("member name")),
+        Row(what: "a name with an escape sequence", packet: .init(.gossip(from: "a\u{1B}[2J")), error: .invalid("member name")),
+        Row(what: "a name with a space", packet: .init(.gossip(from: "node 1")), error: .invalid("member name")),
+        Row(what: "a name starting with '-'", packet: .init(.gossip(from: "-rf")), error: .invalid("member name")),
+        Row(what: "a non-ASCII look-alike", packet: .init(.gossip(from: "nоde-1")), error: .invalid("member name")),
+        Row(what: "a name of 254 characters", packet: .init(.gossip(from: String(repeating: "n", count: 254))), error: .invalid("member name")),
+        Row(what: "a name of 253 characters", packet: .init(.gossip(from: String(repeating: "n", count: 253))), error: nil),
+        Row(what: "a Kubernetes node name", packet: .init(.gossip(from: "ip-10-0-0-1.eu-west-1.compute.internal")), error: nil),
+        Row(what: "a name with '_'", packet: .init(.gossip(from: "edge_site-3")), error: nil),
+        Row(
+            what: "a host with a newline", packet: .init(.ping(sequence: 1, target: "b", from: .init(name: "a", endpoint: .init(host: "10.0.0.1\nx", port: 1)))),
+            error: .invalid("endpoint")),
+        Row(what: "an IPv6 host with a zone", packet: .init(.ping(sequence: 1, target: "b", from: .init(name: "a", endpoint: .init(host: "fe80::1%eth0", port: 1)))), error: nil),
+        Row(what: "a suspicion at UInt64.max", packet: .init(.gossip(from: "a"), updates: [.suspect(name: "b", incarnation: .max, from: "a")]), error: .invalid("incarnation above the ceiling")),
+        Row(what: "a death above the ceiling", packet: .init(.gossip(from: "a"), updates: [.dead(name: "b", incarnation: ceiling + 1, from: "a")]), error: .invalid("incarnation above the ceiling")),
+        Row(what: "a suspicion at the ceiling", packet: .init(.gossip(from: "a"), updates: [.suspect(name: "b", incarnation: ceiling, from: "a")]), error: nil),
+        Row(what: "an alive state at UInt64.max", packet: .init(.gossip(from: "a"), updates: [.alive(state(incarnation: .max))]), error: .invalid("incarnation above the ceiling")),
+        Row(what: "a payload generation at UInt64.max", packet: .init(.gossip(from: "a"), updates: [.alive(state(generation: .max))]), error: .invalid("payload generation above the ceiling")),
+        Row(
+            what: "a delta to UInt64.max", packet: .init(.gossip(from: "a"), updates: [.payloadDelta(owner: "b", base: 1, generation: .max, delta: [1])]),
+            error: .invalid("payload generation above the ceiling")),
+    ]
+
+    @Test(arguments: rows) func decodedPacketsAreStrict(_ row: Row) throws {
+        let bytes = WireCodec.encode(row.packet)
+        if let error = row.error {
+            #expect(throws: error) { try WireCodec.decodePacket(bytes) }
+        } else {
+            #expect(try WireCodec.decodePacket(bytes) == row.packet)
+        }
+    }
+
+    @Test func streamMessagesAreStrict() {
+        let pushPull = SWIM.StreamMessage.pushPull(join: false, from: Self.a, members: [Self.state(incarnation: .max)], payload: nil)
+        #expect(throws: WireError.invalid("incarnation above the ceiling")) { try WireCodec.decodeStreamMessage(WireCodec.encode(pushPull)) }
+        let payload = SWIM.StreamMessage.payloadResponse(owner: "node-a", payload: .init(generation: .max, bytes: [1]))
+        #expect(throws: WireError.invalid("payload generation above the ceiling")) { try WireCodec.decodeStreamMessage(WireCodec.encode(payload)) }
+        let request = SWIM.StreamMessage.payloadRequest(owner: "bad\nname", generation: 1)
+        #expect(throws: WireError.invalid("member name")) { try WireCodec.decodeStreamMessage(WireCodec.encode(request)) }
+    }
+
+    @Test func metadataIsPrintableWithUniqueKeys() throws {
+        let rows: [(raw: String, valid: Bool)] = [
+            ("registry=10.0.0.3:5000", true),
+            ("registry=10.0.0.3:5000\u{0}version=1.2 beta", true),
+            ("registry=10.0.0.3:5000\nforged", false),
+            ("registry=\u{1B}[31m", false),
+            ("reg istry=x", false),
+            ("=x", false),
+            ("registry=é", false),
+            ("a=1\u{0}a=2", false),
+            ("novalue", false),
+        ]
+        for row in rows {
+            let decoded = try? WireCodec.decodeMetadata(Array(row.raw.utf8))
+            #expect((decoded != nil) == row.valid, "\(row.raw.debugDescription)")
+        }
+        #expect(throws: WireError.self) { try WireCodec.validate(metadata: ["registry": "a\nb"]) }
+        try WireCodec.validate(metadata: ["registry": "10.0.0.3:5000"])
     }
 }

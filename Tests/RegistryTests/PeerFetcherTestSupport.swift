@@ -43,18 +43,7 @@ final class FetchTestPeer: Sendable {
                 return await handler(request)
             },
             logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let (bound, boundContinuation) = AsyncStream<Int>.makeStream()
-        let task = Task {
-            try await server.run(onBound: { address in
-                boundContinuation.yield(address.port ?? 0)
-                boundContinuation.finish()
-            })
-        }
-        var iterator = bound.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
-            throw FetchTestFailure("fake peer did not bind")
-        }
+        let (port, task) = try await startTestServer(server)
         return FetchTestPeer(port: port, task: task, recorder: recorder)
     }
 
@@ -79,6 +68,23 @@ final class FetchTestPeer: Sendable {
     private final class Recorder: Sendable {
         let requests = Mutex<[Seen]>([])
     }
+}
+
+/// Runs `server` until the returned task is cancelled; the port it bound.
+func startTestServer(_ server: HTTPServer) async throws -> (port: Int, task: Task<Void, any Error>) {
+    let (bound, continuation) = AsyncStream<Int>.makeStream()
+    let task = Task {
+        try await server.run(onBound: { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        })
+    }
+    var iterator = bound.makeAsyncIterator()
+    guard let port = await iterator.next(), port > 0 else {
+        task.cancel()
+        throw FetchTestFailure("the test server did not bind")
+    }
+    return (port, task)
 }
 
 struct FetchTestHandler: HTTPHandler {

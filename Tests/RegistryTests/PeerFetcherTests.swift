@@ -133,10 +133,11 @@ import Testing
         #expect(!completed)
         #expect(released > 0 && released < good.readableBytes)
 
-        // The same through the resuming helper and the HTTP server bridge.
+        // The same through the HTTP server bridge.
         var bridged = 0
         let viaBridge = await peerFetchError {
-            for try await chunk in fetcher.fetchResuming([PeerRequest(url: peer.url)], expected: expected).throwingStream() {
+            let response = try await fetcher.fetch(PeerRequest(url: peer.url))
+            for try await chunk in VerifyingBody(response.body, expected: expected).throwingStream() {
                 bridged += chunk.readableBytes
             }
         }
@@ -151,68 +152,6 @@ import Testing
             try await fetcher.fetchVerified(PeerRequest(url: goodPeer.url), expected: expected, bufferLimit: 1 << 20)
         }
         #expect(tooSmall == .tooLarge)
-    }
-
-    @Test func resumesOnTheNextCandidateAfterAMidStreamDeath() async throws {
-        let blob = fetchTestPayload(size: 8 << 20, seed: 8)
-        let cut = (3 << 20) + 12_345
-        let dying = try await FetchTestPeer.start { _ in
-            fetchTestBrokenResponse(prefix: blob.getSlice(at: 0, length: cut)!, declaredLength: blob.readableBytes, thenStall: false)
-        }
-        let healthy = try await FetchTestPeer.serving(blob)
-        let log = ResumeEventLog()
-        let fetcher = PeerFetcher()
-        var received = ByteBuffer()
-        let body = fetcher.fetchResuming(
-            [PeerRequest(url: dying.url), PeerRequest(url: healthy.url)],
-            expected: DigestVerifier.digest(of: blob), expectedLength: Int64(blob.readableBytes), onEvent: log.append)
-        for try await chunk in body { received.writeImmutableBuffer(chunk) }
-
-        #expect(received == blob)
-        let events = log.events
-        #expect(events.count == 3)
-        #expect(events.first == .serving(url: dying.url, offset: 0))
-        guard events.count == 3, case .failed(let url, .transferFailed, let offset) = events[1] else {
-            Issue.record("unexpected events \(events)")
-            return
-        }
-        #expect(url == dying.url)
-        #expect(offset > 0 && offset <= Int64(cut))
-        #expect(events[2] == .serving(url: healthy.url, offset: offset))
-        #expect(healthy.requests.map { $0.headers.first(name: "Range") } == ["bytes=\(offset)-"])
-    }
-
-    @Test func resumeSkipsRefusedPeersAndPeersThatIgnoreRange() async throws {
-        let blob = fetchTestPayload(size: 4 << 20, seed: 4)
-        let dead = try closedLoopbackTestPort()
-        let dying = try await FetchTestPeer.start { _ in
-            fetchTestBrokenResponse(prefix: blob.getSlice(at: 0, length: 1 << 20)!, declaredLength: blob.readableBytes, thenStall: false)
-        }
-        let ignoresRange = try await FetchTestPeer.start { _ in HTTPResponse(status: .ok, body: .bytes(blob)) }
-        let log = ResumeEventLog()
-        let fetcher = PeerFetcher()
-        var received = ByteBuffer()
-        let candidates = ["http://127.0.0.1:\(dead)/v2/x", dying.url, ignoresRange.url].map { PeerRequest(url: $0) }
-        for try await chunk in fetcher.fetchResuming(candidates, expected: DigestVerifier.digest(of: blob), onEvent: log.append) {
-            received.writeImmutableBuffer(chunk)
-        }
-        #expect(received == blob)
-        #expect(ignoresRange.requests.first?.headers.first(name: "Range")?.hasPrefix("bytes=") == true)
-        let failures = log.events.compactMap { event -> PeerFetchError? in
-            if case .failed(_, let error, _) = event { return error }
-            return nil
-        }
-        #expect(failures.count == 2)
-        if case .connectFailed = failures.first {} else { Issue.record("first failure: \(failures)") }
-    }
-
-    @Test func allCandidatesFailingThrowsTheLastError() async throws {
-        let notFound = try await FetchTestPeer.start { _ in .text(.notFound, "no") }
-        let fetcher = PeerFetcher()
-        let error = await peerFetchError {
-            for try await _ in fetcher.fetchResuming([PeerRequest(url: notFound.url)], expected: DigestVerifier().finish()) {}
-        }
-        #expect(error == .httpStatus(404))
     }
 
     @Test func stalledPeerFailsWithinTheLowSpeedTime() async throws {
@@ -369,14 +308,6 @@ import Testing
         var slice = ByteBuffer()
         for try await chunk in partial.body { slice.writeImmutableBuffer(chunk) }
         #expect(slice == blob.getSlice(at: 100, length: 100))
-
-        let labelledOtherwise = await peerFetchError {
-            try await fetcher.fetchVerified(PeerRequest(url: peer.url), expected: DigestVerifier().finish(), bufferLimit: 1 << 20)
-        }
-        guard case .invalidResponse = labelledOtherwise else {
-            Issue.record("a peer naming another digest is refused before download, got \(String(describing: labelledOtherwise))")
-            return
-        }
     }
 
     @Test func requestsThatCouldSplitAreRefused() async throws {
@@ -409,10 +340,17 @@ func peerFetchError<T>(_ operation: () async throws -> T) async -> PeerFetchErro
     }
 }
 
-final class ResumeEventLog: Sendable {
-    private let storage = Mutex<[PeerResumeEvent]>([])
-    var events: [PeerResumeEvent] { storage.withLock { $0 } }
-    @Sendable func append(_ event: PeerResumeEvent) { storage.withLock { $0.append(event) } }
+extension PeerFetcher {
+    /// GET `request` whole, at most `bufferLimit` bytes, verified against
+    /// `expected` (the router reads small blobs this way).
+    func fetchVerified(_ request: PeerRequest, expected: Digest, bufferLimit: Int) async throws -> (head: PeerResponseHead, bytes: ByteBuffer) {
+        let response = try await fetch(request)
+        guard response.status == 200 else {
+            await response.body.discard()
+            throw PeerFetchError.httpStatus(response.status)
+        }
+        return (response.head, try await response.collect(upTo: bufferLimit, verifying: expected))
+    }
 }
 
 func fetchTestMBps(_ bytes: Int, _ elapsed: Duration) -> Int {

@@ -68,6 +68,40 @@ import Testing
         #expect(throws: RegistryRoute.Rejection.self) { try RegistryRoute.registry(fromNamespace: "a b") }
     }
 
+    /// Which registry a request is for, whichever client sent it: one row
+    /// per path form (containerd's `?ns=`, Docker Engine's bare Docker Hub
+    /// path, containers/image's `/v2/<registry>/<repository>/…`).
+    static let clientForms: [(path: String, ns: String?, name: String)] = [
+        ("/v2/library/alpine/manifests/3", nil, "docker.io/library/alpine"),  // Docker Engine, registry-mirrors
+        ("/v2/team/app/manifests/1", "ghcr.io", "ghcr.io/team/app"),  // containerd
+        ("/v2/docker.io/library/alpine/manifests/3", nil, "docker.io/library/alpine"),  // Podman, docker.io
+        ("/v2/docker.io/alpine/manifests/3", nil, "docker.io/library/alpine"),
+        ("/v2/index.docker.io/library/alpine/manifests/3", nil, "docker.io/library/alpine"),
+        ("/v2/ghcr.io/org/app/manifests/1", nil, "ghcr.io/org/app"),  // Podman, another registry
+        ("/v2/registry.site:5000/a/b/c/blobs/sha256:" + hex64, nil, "registry.site:5000/a/b/c"),
+        ("/v2/localhost/app/manifests/1", nil, "localhost/app"),
+        ("/v2/ghcr.io/org/app/manifests/1", "quay.io", "quay.io/ghcr.io/org/app"),  // ns wins: the path is a repository
+        ("/v2/my.app/manifests/1", nil, "docker.io/library/my.app"),  // no repository after it: not a registry
+        ("/v2/library/my.app/manifests/1", nil, "docker.io/library/my.app"),
+    ]
+
+    @Test(arguments: clientForms.indices)
+    func registryFromEveryClientForm(_ row: Int) throws {
+        let (path, ns, name) = Self.clientForms[row]
+        switch try RegistryRoute.parse(path: Substring(path), namespace: ns) {
+        case .manifest(let reference): #expect(reference.name == name, "\(path)")
+        case .blob(let repository, _): #expect(repository.name == name, "\(path)")
+        case .base: Issue.record("\(path) parsed as the base route")
+        }
+    }
+
+    @Test func prefixedFormsAreParsedAsStrictlyAsTheOthers() throws {
+        for path in ["/v2/ghcr.io/../x/manifests/1", "/v2/bad_host.io/app/manifests/1", "/v2/ghcr.io/UP/manifests/1", "/v2/ghcr.io//app/manifests/1"] {
+            #expect(throws: RegistryRoute.Rejection.self, "\(path)") { try RegistryRoute.parse(path: Substring(path), namespace: nil) }
+        }
+        #expect(try RegistryRoute.parse(path: "/v2/", namespace: nil) == .base)
+    }
+
     @Test func ranges() throws {
         #expect(try ResolvedRange.parse("bytes=0-99", length: 1000) == ResolvedRange(first: 0, last: 99))
         #expect(try ResolvedRange.parse("bytes=900-", length: 1000) == ResolvedRange(first: 900, last: 999))

@@ -43,7 +43,16 @@ public final class ContainerdProcess: @unchecked Sendable {
         "io.containerd.snapshotter.v1.overlayfs",
     ]
 
-    private init(directory: ScratchDirectory, namespace: String, snapshotter: String, extraConfig: String) throws {
+    /// What running containers needs on top (runc through the v2 shim): only
+    /// for tests that `ctr run` an image.
+    public static let containerPlugins: Set<String> = [
+        "io.containerd.runtime.v2.task", "io.containerd.monitor.v1.cgroups", "io.containerd.service.v1.tasks-service",
+        "io.containerd.grpc.v1.tasks",
+        // The tasks service of 1.6 will not load without a v1 runtime registered.
+        "io.containerd.runtime.v1.linux",
+    ]
+
+    private init(directory: ScratchDirectory, namespace: String, snapshotter: String, extraConfig: String, runsContainers: Bool) throws {
         self.directory = directory
         self.namespace = namespace
         self.snapshotter = snapshotter
@@ -52,15 +61,19 @@ public final class ContainerdProcess: @unchecked Sendable {
         socketPath = directory.appending("c.sock")
         configPath = directory.appending("config.toml")
         logPath = directory.appending("containerd.log")
-        try Self.configuration(root: root, state: state, socket: socketPath, snapshotter: snapshotter, extra: extraConfig)
-            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        try Self.configuration(
+            root: root, state: state, socket: socketPath, snapshotter: snapshotter, extra: extraConfig, runsContainers: runsContainers
+        ).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
     /// A containerd config (version 2) for a test instance: its own root,
     /// state and socket, only the `snapshotter` snapshotter, none of the
-    /// plugins that need cgroups or run containers, and `extra` TOML appended.
-    public static func configuration(root: String, state: String, socket: String, snapshotter: String, extra: String = "") -> String {
-        let disabled = disabledPlugins.filter { !$0.hasSuffix(".\(snapshotter)") }
+    /// plugins that need cgroups or run containers (unless `runsContainers`),
+    /// and `extra` TOML appended.
+    public static func configuration(
+        root: String, state: String, socket: String, snapshotter: String, extra: String = "", runsContainers: Bool = false
+    ) -> String {
+        let disabled = disabledPlugins.filter { !$0.hasSuffix(".\(snapshotter)") && !(runsContainers && containerPlugins.contains($0)) }
         return """
             version = 2
             root = "\(root)"
@@ -91,12 +104,14 @@ public final class ContainerdProcess: @unchecked Sendable {
         namespace: String = "default",
         snapshotter: String = "native",
         extraConfig: String = "",
+        runsContainers: Bool = false,
         deadline: Duration = .seconds(30)
     ) async throws -> ContainerdProcess {
         let directory = try ScratchDirectory(prefix: "gm-ctd")
         do {
             let containerd = try ContainerdProcess(
-                directory: directory, namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig)
+                directory: directory, namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig,
+                runsContainers: runsContainers)
             try await containerd.start(deadline: deadline)
             return containerd
         } catch {
@@ -111,9 +126,11 @@ public final class ContainerdProcess: @unchecked Sendable {
         namespace: String = "default",
         snapshotter: String = "native",
         extraConfig: String = "",
+        runsContainers: Bool = false,
         _ body: (ContainerdProcess) async throws -> Result
     ) async throws -> Result {
-        let containerd = try await start(namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig)
+        let containerd = try await start(
+            namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig, runsContainers: runsContainers)
         do {
             let result = try await body(containerd)
             await containerd.cleanUp()

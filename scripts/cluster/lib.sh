@@ -171,8 +171,10 @@ EOF
 
   local join=()
   [ "$n" = 1 ] || join=(--join "$(host_ip 1):7946")
+  # The demo reads /status.json and /locate from the bridge's address: trusted.
   ip netns exec "$ns" "$GM_BIN" run --name "host-$n" \
     --gossip-addr "$ip:7946" --registry-addr 0.0.0.0:5000 --status-addr 0.0.0.0:9090 \
+    --trusted-network "$CLUSTER_SUBNET.1/32" \
     --key-file "$CLUSTER_KEY" "${join[@]}" \
     --store containerd --containerd-sock "$dir/containerd.sock" --containerd-namespace k8s.io \
     --containerd-content-root "$dir/root" --log-level debug >"$dir/gossip-mirror.log" 2>&1 &

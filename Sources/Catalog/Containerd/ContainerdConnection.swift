@@ -126,6 +126,13 @@ final class ContainerdConnection: Sendable {
         }
     }
 
+    /// The namespace's ingests in progress (writes not yet committed).
+    func listStatuses() async throws -> [Containerd_Services_Content_V1_Status] {
+        try await call("Content.ListStatuses", notFound: "ingest list") {
+            try await self.content.listStatuses(.init(), metadata: self.metadata, options: self.unaryOptions).statuses
+        }
+    }
+
     /// Names of every namespace containerd knows.
     func namespaceNames() async throws -> [String] {
         try await call("Namespaces.List", notFound: "namespace list") {

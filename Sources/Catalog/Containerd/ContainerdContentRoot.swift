@@ -8,7 +8,16 @@ import Foundation
 /// database is the truth) and garbage collection may unlink it at any time.
 struct ContainerdContentRoot: Sendable, Hashable {
     /// The `blobs/sha256` directory.
-    let blobsDirectory: String
+    var blobsDirectory: String { ([base.path] + components).joined(separator: "/") }
+    /// The configured directory (trusted: the operator's), and the
+    /// components from it to `blobs/sha256`, opened without following links.
+    let base: BeneathRoot
+    let components: [String]
+
+    init(base: String, components: [String]) {
+        self.base = BeneathRoot(path: base)
+        self.components = components
+    }
 
     /// The name of containerd's content plugin directory under its root.
     static let pluginDirectory = "io.containerd.content.v1.content"
@@ -26,11 +35,11 @@ struct ContainerdContentRoot: Sendable, Hashable {
         let fileManager = FileManager.default
         let trimmed = root.hasSuffix("/") ? String(root.dropLast()) : root
         if trimmed.hasSuffix("/" + pluginDirectory) || fileManager.fileExists(atPath: trimmed + "/blobs/sha256") {
-            return ContainerdContentRoot(blobsDirectory: trimmed + "/blobs/sha256")
+            return ContainerdContentRoot(base: trimmed, components: ["blobs", "sha256"])
         }
         let plugin = trimmed + "/" + pluginDirectory
         if fileManager.fileExists(atPath: plugin), !isSearchableDirectory(plugin) { return nil }
-        return ContainerdContentRoot(blobsDirectory: plugin + "/blobs/sha256")
+        return ContainerdContentRoot(base: trimmed, components: [pluginDirectory, "blobs", "sha256"])
     }
 
     private static func isSearchableDirectory(_ path: String) -> Bool {
@@ -45,14 +54,10 @@ struct ContainerdContentRoot: Sendable, Hashable {
         blobsDirectory + "/" + digest.hex
     }
 
-    /// The blob's path if a readable regular file of `size` bytes is there now.
-    func readableFile(_ digest: Digest, size: Int64) -> String? {
-        let path = path(of: digest)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-            attributes[.type] as? FileAttributeType == .typeRegular,
-            (attributes[.size] as? NSNumber)?.int64Value == size,
-            FileManager.default.isReadableFile(atPath: path)
-        else { return nil }
-        return path
+    /// The blob, open, if a regular file of `size` bytes is there now,
+    /// reached without following any link below the configured root (see
+    /// `BeneathRoot`).
+    func openFile(_ digest: Digest, size: Int64) -> BlobFile? {
+        try? base.open(components + [digest.hex], expectedSize: size)
     }
 }

@@ -22,8 +22,8 @@ public final class ContainerdStore: ContentStore {
     /// blob goes through the content API.
     public let blobsDirectory: String?
 
-    private let connection: ContainerdConnection
-    private let contentRoot: ContainerdContentRoot?
+    let connection: ContainerdConnection
+    let contentRoot: ContainerdContentRoot?
     private let infoCache: ContainerdInfoCache
     private let feeds = ContainerdFeedRegistry()
     private let logger: Logger
@@ -98,12 +98,15 @@ public final class ContainerdStore: ContentStore {
         return info.size
     }
 
-    public func open(_ digest: Digest) async throws -> BlobSource {
+    public func open(_ digest: Digest, expectedSize: Int64?) async throws -> BlobSource {
         guard let size = try await size(of: digest) else {
             throw ContainerdError.notFound("blob \(digest)")
         }
-        if let path = contentRoot?.readableFile(digest, size: size) {
-            return .file(path: path, size: size)
+        if let expectedSize, expectedSize != size {
+            throw ContainerdError.notFound("blob \(digest) of \(expectedSize) bytes (the store has \(size))")
+        }
+        if let file = contentRoot?.openFile(digest, size: size) {
+            return .file(file)
         }
         return .stream(size: size, chunks: ContainerdBlobStream.chunks(of: digest, size: size, from: connection))
     }
@@ -117,10 +120,8 @@ public final class ContainerdStore: ContentStore {
         }
         // The file may vanish (garbage collection) between the check and the read:
         // then fall back to the API, which answers for the namespace.
-        if let path = contentRoot?.readableFile(digest, size: size),
-            let data = FileManager.default.contents(atPath: path), Int64(data.count) == size
-        {
-            return [UInt8](data)
+        if let file = contentRoot?.openFile(digest, size: size), let bytes = try? file.readAll(limit: limit) {
+            return bytes
         }
         if size == 0 { return [] }
         let bytes = try await connection.read(digest, offset: 0, size: size)

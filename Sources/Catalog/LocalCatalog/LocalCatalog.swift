@@ -59,6 +59,9 @@ public actor LocalCatalog {
     public private(set) var snapshot = CatalogSnapshot.empty
     public private(set) var storeStatus = StoreStatus.starting
 
+    /// What the store holds but cannot share, and why (for status pages and `locate`).
+    public nonisolated func skippedImages() async -> [SkippedImage] { await store.skippedImages() }
+
     /// The scan waiting to start, which new requests join.
     private var pendingScan: Task<Void, Never>?
     /// The most recently created scan; the next one waits for it.
@@ -68,7 +71,16 @@ public actor LocalCatalog {
     private let blobsGauge = Gauge(label: "gossip_mirror_catalog_blobs")
     private let tagsGauge = Gauge(label: "gossip_mirror_catalog_tags")
     private let scanFailures = Counter(label: "gossip_mirror_catalog_scan_failures_total")
-    private let scanTimer = Metrics.Timer(label: "gossip_mirror_catalog_scan_duration")
+    private let scanTimer = Metrics.Timer(label: "gossip_mirror_catalog_scan_duration_seconds")
+
+    /// The `# HELP` text of each metric above, by name.
+    public static let metricDescriptions: [String: String] = [
+        "gossip_mirror_catalog_entries": "Keys in this node's summary (digests and tags).",
+        "gossip_mirror_catalog_blobs": "Blobs (manifests, configs, layers) this node advertises.",
+        "gossip_mirror_catalog_tags": "Tags this node advertises.",
+        "gossip_mirror_catalog_scan_failures_total": "Scans of the content store that failed (the previous catalog stays in service).",
+        "gossip_mirror_catalog_scan_duration_seconds": "Time to scan the content store.",
+    ]
 
     public init(store: any ContentStore, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "gossip-mirror.catalog")) {

@@ -40,15 +40,6 @@ struct ConfinedDirectory: Sendable, Hashable {
         return canonical.hasPrefix(prefix) ? .inside(canonical) : .outside
     }
 
-    /// The size of the regular file at `relativePath`, or nil when there is no
-    /// such file inside the root.
-    func regularFileSize(_ relativePath: String) -> Int64? {
-        guard case .inside(let path) = resolve(relativePath) else { return nil }
-        var info = stat()
-        guard stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFREG else { return nil }
-        return Int64(info.st_size)
-    }
-
     /// The canonical path and size of a regular file inside the root.
     func regularFile(_ relativePath: String) throws(OCILayoutError) -> (path: String, size: Int64) {
         let path: String

@@ -15,6 +15,8 @@ public enum OCILayoutError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The path resolves (through a symbolic link) outside the layout.
     case escapesLayout(String)
     case tooLarge(String, size: Int64, limit: Int)
+    /// A blob that is a link, not a regular file, or not of the expected size.
+    case unservable(String, reason: BeneathError)
     case io(String, errno: Int32)
 
     public var description: String {
@@ -24,6 +26,7 @@ public enum OCILayoutError: Error, Hashable, Sendable, CustomStringConvertible {
         case .fileNotFound(let path): "no such file in the layout: \(path)"
         case .escapesLayout(let path): "refusing a path that leads outside the layout: \(path)"
         case .tooLarge(let path, let size, let limit): "\(path) is \(size) bytes, more than \(limit)"
+        case .unservable(let path, let reason): "refusing to serve \(path): \(reason)"
         case .io(let path, let code): "\(path): \(String(cString: strerror(code)))"
         }
     }

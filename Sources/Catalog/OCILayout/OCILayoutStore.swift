@@ -19,7 +19,7 @@ import Logging
 /// - with neither, `defaultRepository@<digest>`, so its content is still
 ///   advertised.
 /// Entries that cannot be named that way (no default repository) or whose name
-/// does not parse are skipped and logged.
+/// does not parse are skipped, logged, and listed by `skippedImages()`.
 public struct OCILayoutStore: ContentStore {
     public struct Configuration: Sendable {
         /// The registry and repository that bare tags and unnamed entries
@@ -46,6 +46,9 @@ public struct OCILayoutStore: ContentStore {
     public static let containerdImageNameAnnotation = "io.containerd.image.name"
 
     private let directory: ConfinedDirectory
+    /// Blobs are opened from here (no links followed); `directory` reads the
+    /// layout's own files.
+    private let blobs: BeneathRoot
     public let configuration: Configuration
     private let logger: Logger
 
@@ -58,6 +61,7 @@ public struct OCILayoutStore: ContentStore {
     public init(path: String, configuration: Configuration = Configuration(),
                 logger: Logger = Logger(label: "gossip-mirror.catalog.oci-layout")) throws(OCILayoutError) {
         self.directory = try ConfinedDirectory(path: path)
+        self.blobs = BeneathRoot(path: directory.root)
         self.configuration = configuration
         self.logger = logger
     }
@@ -65,6 +69,20 @@ public struct OCILayoutStore: ContentStore {
     // MARK: ContentStore
 
     public func listImages() async throws -> [ImageRecord] {
+        let listing = try listing()
+        for skipped in listing.skipped {
+            logger.warning("skipping index.json entry: \(skipped.reason)", metadata: ["name": "\(skipped.name)", "digest": "\(skipped.digest)"])
+        }
+        return listing.images
+    }
+
+    /// The entries of `index.json` that `listImages` leaves out, and why.
+    public func skippedImages() async -> [SkippedImage] {
+        (try? listing())?.skipped ?? []
+    }
+
+    /// The images of `index.json` and the entries that cannot be shared.
+    func listing() throws -> (images: [ImageRecord], skipped: [SkippedImage]) {
         try checkLayoutMarker()
         let index: ImageDocument
         do {
@@ -76,34 +94,55 @@ public struct OCILayoutStore: ContentStore {
         }
 
         var images: [ImageRecord] = []
+        var skipped: [SkippedImage] = []
         var seen = Set<String>()
         for entry in index.manifests ?? [] {
+            let label = entry.annotations?[Self.containerdImageNameAnnotation] ?? entry.annotations?[Self.refNameAnnotation] ?? "(unnamed)"
             guard let target = entry.descriptor else {
-                logger.warning("skipping index.json entry with an unsupported digest", metadata: ["digest": "\(entry.digest)"])
+                skipped.append(SkippedImage(name: label, digest: entry.digest, reason: "unsupported digest (only sha256 is served)"))
                 continue
             }
-            guard let reference = name(of: entry, target: target.digest) else { continue }
+            let reference: ImageReference
+            switch name(of: entry, target: target.digest) {
+            case .success(let named): reference = named
+            case .failure(let reason):
+                skipped.append(SkippedImage(name: label, digest: entry.digest, reason: reason.text))
+                continue
+            }
             guard seen.insert(reference.description).inserted else {
-                logger.warning("skipping repeated image name in index.json", metadata: ["name": "\(reference)"])
+                skipped.append(SkippedImage(name: label, digest: entry.digest, reason: "\(reference) is named by an earlier entry"))
                 continue
             }
             images.append(ImageRecord(name: reference.description, target: target))
         }
-        return images
+        return (images, skipped)
     }
 
+    /// The size of a blob that `open` would serve (a regular file, no link).
     public func size(of digest: Digest) async throws -> Int64? {
-        directory.regularFileSize(Self.blobPath(digest))
+        blobs.regularFileSize(Self.blobComponents(digest))
     }
 
-    /// A `.file` with the canonical path (no symbolic links left to follow).
-    public func open(_ digest: Digest) async throws -> BlobSource {
-        let (path, size) = try directory.regularFile(Self.blobPath(digest))
-        return .file(path: path, size: size)
+    /// A `.file` opened without following any link beneath the layout's
+    /// root and checked with `fstat` (see `BeneathRoot`): a blob swapped for
+    /// a link, even inside the layout, is refused.
+    public func open(_ digest: Digest, expectedSize: Int64?) async throws -> BlobSource {
+        .file(try openBlob(digest, expectedSize: expectedSize))
     }
 
     public func read(_ digest: Digest, limit: Int) async throws -> [UInt8] {
-        try directory.read(Self.blobPath(digest), limit: limit)
+        let file = try openBlob(digest, expectedSize: nil)
+        do { return try file.readAll(limit: limit) } catch {
+            if case .tooLarge(let size, let limit) = error { throw OCILayoutError.tooLarge(Self.blobPath(digest), size: size, limit: limit) }
+            throw OCILayoutError.unservable(Self.blobPath(digest), reason: error)
+        }
+    }
+
+    private func openBlob(_ digest: Digest, expectedSize: Int64?) throws(OCILayoutError) -> BlobFile {
+        do { return try blobs.open(Self.blobComponents(digest), expectedSize: expectedSize) } catch {
+            if case .missing = error { throw .fileNotFound(Self.blobPath(digest)) }
+            throw .unservable(Self.blobPath(digest), reason: error)
+        }
     }
 
     /// Polls `index.json` every `pollInterval` and yields `.imagesChanged` when
@@ -142,6 +181,8 @@ public struct OCILayoutStore: ContentStore {
     // MARK: Layout
 
     static func blobPath(_ digest: Digest) -> String { "blobs/sha256/" + digest.hex }
+    /// `Digest` admits only 64 lowercase hex characters: no `/`, no `..`.
+    static func blobComponents(_ digest: Digest) -> [String] { ["blobs", "sha256", digest.hex] }
 
     private struct LayoutMarker: Decodable { var imageLayoutVersion: String }
 
@@ -158,35 +199,36 @@ public struct OCILayoutStore: ContentStore {
         }
     }
 
+    /// Why an entry has no usable name.
+    struct Unnamed: Error {
+        var text: String
+    }
+
     /// The normalised name of an `index.json` entry (see the type's doc).
-    private func name(of entry: DocumentDescriptor, target: Digest) -> ImageReference? {
+    private func name(of entry: DocumentDescriptor, target: Digest) -> Result<ImageReference, Unnamed> {
         let annotations = entry.annotations ?? [:]
         let defaultRepository = configuration.defaultRepository
         do {
             if let full = annotations[Self.containerdImageNameAnnotation] {
-                return try ImageReference(qualified: full)  // containerd's own name
+                return .success(try ImageReference(qualified: full))  // containerd's own name
             }
             if let refName = annotations[Self.refNameAnnotation] {
                 if refName.contains(where: { $0 == "/" || $0 == ":" || $0 == "@" }) {
-                    return try ImageReference(refName)
+                    return .success(try ImageReference(refName))
                 }
                 guard let defaultRepository else {
-                    logger.warning("skipping image named by a bare tag: no default repository configured",
-                                   metadata: ["tag": "\(refName)"])
-                    return nil
+                    return .failure(Unnamed(text: "named by a bare tag, and no repository is configured for bare tags (--oci-layout-repository)"))
                 }
-                return try ImageReference(registry: defaultRepository.registry,
-                                          repository: defaultRepository.repository, tag: refName)
+                return .success(try ImageReference(registry: defaultRepository.registry,
+                                                   repository: defaultRepository.repository, tag: refName))
             }
             guard let defaultRepository else {
-                logger.info("skipping unnamed image: no default repository configured", metadata: ["digest": "\(target)"])
-                return nil
+                return .failure(Unnamed(text: "unnamed, and no repository is configured for such entries (--oci-layout-repository)"))
             }
-            return try ImageReference(registry: defaultRepository.registry,
-                                      repository: defaultRepository.repository, digest: target)
+            return .success(try ImageReference(registry: defaultRepository.registry,
+                                               repository: defaultRepository.repository, digest: target))
         } catch {
-            logger.warning("skipping image with an invalid name", metadata: ["digest": "\(target)", "error": "\(error)"])
-            return nil
+            return .failure(Unnamed(text: "invalid name: \(error)"))
         }
     }
 }

@@ -25,6 +25,9 @@ extension SWIM {
         case nameConflict(name: String, endpoint: Endpoint)
         /// We refuted a suspicion about ourselves with a new incarnation.
         case refuted(incarnation: Incarnation)
+        /// News about `name` at an incarnation beyond `SWIM.Limits` (above
+        /// the ceiling, or too far above the one held) was dropped.
+        case implausibleIncarnation(name: String, incarnation: Incarnation)
     }
 
     /// Everything that can happen to an instance.

@@ -34,5 +34,17 @@ extension SWIM {
         }
 
         public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+        /// Whether `host` is fit to gossip and to log: 1 to 253 ASCII letters,
+        /// digits, `.`, `-`, `_`, `:` (IPv6) and `%` (an IPv6 zone). IP
+        /// literals and host names pass; control characters, spaces and
+        /// anything that could forge a log line do not.
+        public static func isValidHost(utf8 bytes: some Collection<UInt8>) -> Bool {
+            guard !bytes.isEmpty, bytes.count <= 253 else { return false }
+            return bytes.allSatisfy { b in
+                MemberName.isLetterOrDigit(b) || b == UInt8(ascii: ".") || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+                    || b == UInt8(ascii: ":") || b == UInt8(ascii: "%")
+            }
+        }
     }
 }

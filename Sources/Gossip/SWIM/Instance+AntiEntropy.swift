@@ -198,7 +198,7 @@ extension SWIM.Instance {
         if let update, base > 0, WireCodec.encodedSize(of: update) <= (settings.packetBudget - WireCodec.envelopeReserve) / 2 {
             broadcasts.enqueue(update)
         } else {
-            myself.incarnation += 1
+            raiseIncarnation()
             broadcasts.enqueue(.alive(myself.state))
         }
     }
@@ -208,7 +208,7 @@ extension SWIM.Instance {
     /// are the norm) and is gossiped as usual.
     mutating func leave(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         guard !isLeaving else { return }
-        myself.incarnation += 1
+        raiseIncarnation()
         myself.status = .left
         myself.statusChangedAt = now
         probe = nil

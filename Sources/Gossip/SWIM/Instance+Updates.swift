@@ -21,13 +21,15 @@ extension SWIM.Instance {
             // News of our own earlier life, or of an impostor: out-incarnate it.
             if !isLeaving, state.incarnation >= myself.incarnation,
                 state.endpoint != myself.endpoint || state.metadata != myself.metadata
-                    || state.incarnation > myself.incarnation
+                    || state.incarnation > myself.incarnation,
+                Self.isPlausible(state.incarnation, of: state.name, known: myself.incarnation, &out)
             {
                 refute(above: state.incarnation, &out)
             }
             return
         }
         guard var member = members[state.name] else {
+            guard Self.isPlausible(state.incarnation, of: state.name, known: nil, &out) else { return }
             let member = SWIM.Member(
                 name: state.name, endpoint: state.endpoint, incarnation: state.incarnation, status: .alive,
                 metadata: state.metadata, payloadGeneration: 0, statusChangedAt: now)
@@ -44,6 +46,7 @@ extension SWIM.Instance {
             noteGeneration(of: member, state.payloadGeneration, now, &out)
             return
         }
+        guard Self.isPlausible(state.incarnation, of: state.name, known: member.incarnation, &out) else { return }
         defer { noteGeneration(state.name, state.payloadGeneration, now, &out) }
         if state.endpoint != member.endpoint, member.status.isActive {
             out.append(.notify(.nameConflict(name: state.name, endpoint: state.endpoint)))
@@ -84,10 +87,17 @@ extension SWIM.Instance {
         _ out: inout [SWIM.Directive]
     ) {
         if name == myself.name {
-            if !isLeaving, incarnation >= myself.incarnation { refute(above: incarnation, &out) }
+            // Beyond the step, dropped rather than refuted (see `SWIM.Limits`).
+            if !isLeaving, incarnation >= myself.incarnation,
+                Self.isPlausible(incarnation, of: name, known: myself.incarnation, &out)
+            {
+                refute(above: incarnation, &out)
+            }
             return
         }
-        guard var member = members[name], incarnation >= member.incarnation else { return }
+        guard var member = members[name], incarnation >= member.incarnation,
+            Self.isPlausible(incarnation, of: name, known: member.incarnation, &out)
+        else { return }
         if member.status == .suspect, var running = suspicions[name], running.incarnation == incarnation {
             if confirming, running.confirm(by: accuser) {
                 suspicions[name] = running
@@ -119,10 +129,17 @@ extension SWIM.Instance {
         _ out: inout [SWIM.Directive]
     ) {
         if name == myself.name {
-            if !isLeaving, incarnation >= myself.incarnation { refute(above: incarnation, &out) }
+            // Beyond the step, dropped rather than refuted (see `SWIM.Limits`).
+            if !isLeaving, incarnation >= myself.incarnation,
+                Self.isPlausible(incarnation, of: name, known: myself.incarnation, &out)
+            {
+                refute(above: incarnation, &out)
+            }
             return
         }
-        guard var member = members[name], incarnation >= member.incarnation else { return }
+        guard var member = members[name], incarnation >= member.incarnation,
+            Self.isPlausible(incarnation, of: name, known: member.incarnation, &out)
+        else { return }
         let status: SWIM.Status = accuser == name ? .left : .dead
         // Dead may still become left (the member's own word), nothing else.
         guard member.status.isActive || (member.status == .dead && status == .left) else { return }
@@ -138,13 +155,35 @@ extension SWIM.Instance {
         out.append(.notify(.memberChanged(member.state, previous: previous)))
     }
 
+    /// Whether news at `incarnation` about `name`, held at `known` (nil if
+    /// unknown), may be acted upon (`SWIM.Limits.isPlausible`); reported
+    /// when not. (Static, as `correction`: no copy of the instance.)
+    static func isPlausible(
+        _ incarnation: SWIM.Incarnation, of name: String, known: SWIM.Incarnation?, _ out: inout [SWIM.Directive]
+    ) -> Bool {
+        if SWIM.Limits.isPlausible(incarnation, known: known) { return true }
+        out.append(.notify(.implausibleIncarnation(name: name, incarnation: incarnation)))
+        return false
+    }
+
     /// Outbids an accusation with a higher incarnation (SWIM §4.2). Having to
     /// refute is a sign of our own poor health (Lifeguard §4.1).
+    ///
+    /// Plausible news is at most `SWIM.Limits.maximumIncarnation`, so `+ 1`
+    /// cannot overflow; news at the ceiling itself cannot be outbid and is
+    /// left unanswered (reaching it takes 2^38 accusations, see `SWIM.Limits`).
     mutating func refute(above incarnation: SWIM.Incarnation, _ out: inout [SWIM.Directive]) {
+        guard incarnation < SWIM.Limits.maximumIncarnation else { return }
         myself.incarnation = incarnation + 1
         health.apply(1)
         broadcasts.enqueue(.alive(myself.state))
         out.append(.notify(.refuted(incarnation: myself.incarnation)))
+    }
+
+    /// Raises our own incarnation by one (a metadata change, a full payload
+    /// change, a leave), saturating at `SWIM.Limits.maximumIncarnation`.
+    mutating func raiseIncarnation() {
+        if myself.incarnation < SWIM.Limits.maximumIncarnation { myself.incarnation += 1 }
     }
 
     /// A payload delta: applied when we hold its base, passed on when it is

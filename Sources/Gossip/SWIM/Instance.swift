@@ -66,8 +66,9 @@ extension SWIM {
             settings: Settings, name: String, endpoint: Endpoint, metadata: Metadata = [:],
             incarnation: Incarnation = 0, hasSeeds: Bool, merge: PayloadMerge? = nil, seed: UInt64, now: Instant
         ) {
-            precondition(!name.isEmpty && name.utf8.count <= Settings.maximumNameLength, "invalid member name")
-            precondition(WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize, "metadata too large")
+            precondition(MemberName.isValid(name), "invalid member name")
+            precondition(incarnation <= Limits.maximumIncarnation, "incarnation above the ceiling")
+            precondition((try? WireCodec.validate(metadata: metadata)) != nil, "metadata too large or not decodable")
             self.settings = settings
             self.myself = Member(
                 name: name, endpoint: endpoint, incarnation: incarnation, status: .alive, metadata: metadata,
@@ -169,12 +170,12 @@ extension SWIM {
             case .localPayload(let payload, let delta):
                 publishPayload(payload, delta: delta, now, &out)
             case .localMetadata(let metadata):
-                precondition(WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize, "metadata too large")
+                precondition((try? WireCodec.validate(metadata: metadata)) != nil, "metadata too large or not decodable")
                 myself.metadata = metadata
                 // After leaving there is nothing to announce (an alive record
                 // with status left does not decode, and would sink the packet).
                 guard !isLeaving else { break }
-                myself.incarnation += 1
+                raiseIncarnation()
                 broadcasts.enqueue(.alive(myself.state))
             case .leave:
                 leave(now, &out)

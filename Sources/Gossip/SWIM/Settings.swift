@@ -66,9 +66,6 @@ extension SWIM {
         /// Largest payload accepted from a member, in bytes.
         public var maximumPayloadSize: Int
 
-        /// Names a member may use: 1 to 128 bytes of UTF-8.
-        public static let maximumNameLength = 128
-
         /// The `lan` profile: a data centre or a site LAN. Probe every 1 s with
         /// a 500 ms timeout; gossip every 200 ms to 3 members; push/pull every
         /// 30 s. A failed member is suspected within about a second and

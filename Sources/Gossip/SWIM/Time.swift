@@ -12,17 +12,23 @@ extension SWIM {
 
         public static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
+        /// Saturates at `zero` and at the largest instant instead of wrapping,
+        /// so that a deadline far ahead stays far ahead.
         public static func + (lhs: Instant, rhs: Duration) -> Instant {
             let delta = rhs.nanoseconds
-            return delta >= 0
-                ? Instant(nanoseconds: lhs.nanoseconds &+ UInt64(delta))
-                : Instant(nanoseconds: lhs.nanoseconds &- min(lhs.nanoseconds, UInt64(-delta)))
+            guard delta < 0 else {
+                let (sum, overflow) = lhs.nanoseconds.addingReportingOverflow(UInt64(delta))
+                return Instant(nanoseconds: overflow ? .max : sum)
+            }
+            return Instant(nanoseconds: lhs.nanoseconds - min(lhs.nanoseconds, delta.magnitude))
         }
 
+        /// Saturates at the bounds of `Duration`'s nanoseconds (about 292
+        /// years either way) instead of trapping.
         public static func - (lhs: Instant, rhs: Instant) -> Duration {
             lhs >= rhs
-                ? .nanoseconds(Int64(lhs.nanoseconds - rhs.nanoseconds))
-                : .nanoseconds(-Int64(rhs.nanoseconds - lhs.nanoseconds))
+                ? .nanoseconds(Int64(clamping: lhs.nanoseconds - rhs.nanoseconds))
+                : .nanoseconds(-Int64(clamping: rhs.nanoseconds - lhs.nanoseconds))
         }
 
         public var description: String { "\(Double(nanoseconds) / 1e9)s" }

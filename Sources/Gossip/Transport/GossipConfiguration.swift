@@ -23,7 +23,33 @@ public struct GossipConfiguration: Sendable {
     public var streamTimeout: Duration
     /// How long a graceful leave waits for its news to spread.
     public var leaveTimeout: Duration
+    /// Caps and the first-frame deadline of inbound streams.
+    public var streamLimits: StreamLimits
     public var merge: SWIM.PayloadMerge?
+
+    /// What inbound TCP streams may hold before they authenticate (issue 9,
+    /// finding 2); see `StreamAdmission` and `StreamChunk`.
+    public struct StreamLimits: Sendable, Hashable {
+        /// Streams served at once; more are closed on accept. 64 is several
+        /// times what a cluster of a few hundred members opens to one node
+        /// (a push/pull every 30 s per member, payload fetches after a change).
+        public var maximumInbound: Int
+        /// Streams served at once from one source address: 8, twice what one
+        /// member opens to another at most (push/pull, reconnect, join,
+        /// payload fetch).
+        public var maximumPerAddress: Int
+        /// Time from accepting a connection to its first authenticated frame
+        /// (one sealed chunk of at most about 16 KiB): 2 s, many round trips
+        /// even on an edge link, short enough that a silent connection holds
+        /// its slot briefly.
+        public var firstFrameTimeout: Duration
+
+        public init(maximumInbound: Int = 64, maximumPerAddress: Int = 8, firstFrameTimeout: Duration = .seconds(2)) {
+            self.maximumInbound = maximumInbound
+            self.maximumPerAddress = maximumPerAddress
+            self.firstFrameTimeout = firstFrameTimeout
+        }
+    }
 
     public static let defaultPort: UInt16 = 7946
 
@@ -32,7 +58,7 @@ public struct GossipConfiguration: Sendable {
         advertiseAddress: SWIM.Endpoint? = nil, seeds: [String] = [], settings: SWIM.Settings = .lan,
         keyring: Keyring, label: String = "gossip-mirror", metadata: SWIM.Metadata = [:],
         replayWindowMilliseconds: UInt64 = 120_000, streamTimeout: Duration = .seconds(10),
-        leaveTimeout: Duration = .seconds(2), merge: SWIM.PayloadMerge? = nil
+        leaveTimeout: Duration = .seconds(2), streamLimits: StreamLimits = StreamLimits(), merge: SWIM.PayloadMerge? = nil
     ) {
         self.name = name
         self.bindAddress = bindAddress
@@ -45,6 +71,7 @@ public struct GossipConfiguration: Sendable {
         self.replayWindowMilliseconds = replayWindowMilliseconds
         self.streamTimeout = streamTimeout
         self.leaveTimeout = leaveTimeout
+        self.streamLimits = streamLimits
         self.merge = merge
     }
 }

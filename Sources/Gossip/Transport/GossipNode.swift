@@ -21,6 +21,7 @@ public actor GossipNode {
     private var instance: SWIM.Instance
     private var keyring: Keyring
     private var replayGuard: ReplayGuard
+    private var admission: StreamAdmission
     private let origin = ContinuousClock.now
     private let group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     /// The advertised endpoint, fixed once `run()` has bound its sockets.
@@ -42,9 +43,21 @@ public actor GossipNode {
     public init(configuration: GossipConfiguration, logger: Logger = Logger(label: "gossip")) throws {
         self.configuration = configuration
         self.logger = logger
+        guard SWIM.MemberName.isValid(configuration.name) else {
+            throw StartError.invalidName(LogText.escaped(configuration.name))
+        }
+        do { try WireCodec.validate(metadata: configuration.metadata) } catch {
+            throw StartError.invalidMetadata("\(error)")
+        }
         self.envelope = Envelope(label: configuration.label)
         self.keyring = configuration.keyring
-        self.replayGuard = ReplayGuard(windowMilliseconds: configuration.replayWindowMilliseconds)
+        // Nothing stamped before this process started is accepted: a restart
+        // must not make the messages of its previous life fresh again.
+        self.replayGuard = ReplayGuard(
+            windowMilliseconds: configuration.replayWindowMilliseconds, notBefore: Self.wallClockMilliseconds)
+        self.admission = StreamAdmission(
+            maximumInbound: configuration.streamLimits.maximumInbound,
+            maximumPerAddress: configuration.streamLimits.maximumPerAddress)
         self.metrics = GossipMetrics()
         let advertised = try configuration.advertiseAddress ?? Self.deriveAdvertiseAddress(from: configuration.bindAddress)
         self.advertisedEndpoint = advertised
@@ -59,6 +72,9 @@ public actor GossipNode {
     public enum StartError: Error, CustomStringConvertible {
         case noAdvertiseAddress(String)
         case invalidAddress(String)
+        /// The member name breaks `SWIM.MemberName` (escaped for display).
+        case invalidName(String)
+        case invalidMetadata(String)
         /// Binding the gossip socket failed (`what`: protocol and address).
         case bindFailed(String, String)
 
@@ -66,6 +82,8 @@ public actor GossipNode {
             switch self {
             case .noAdvertiseAddress(let why): "cannot derive an advertise address: \(why); set --advertise-addr"
             case .invalidAddress(let a): "\(a) is not an IP address; use an IP literal or a name that resolves"
+            case .invalidName(let name): "\"\(name)\" is not a valid member name: \(SWIM.MemberName.rule)"
+            case .invalidMetadata(let why): "member metadata cannot be gossiped: \(why)"
             case .bindFailed(let what, let why): "cannot bind the gossip socket (\(what)): \(why)"
             }
         }
@@ -93,7 +111,8 @@ public actor GossipNode {
         return SWIM.Instant(nanoseconds: UInt64(max(0, elapsed.nanoseconds)))
     }
 
-    private static var wallClockMilliseconds: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
+    /// Milliseconds since the Unix epoch (0 for a clock set before it).
+    private static var wallClockMilliseconds: UInt64 { UInt64(max(0, Date().timeIntervalSince1970 * 1000)) }
 
     // MARK: Public view
 
@@ -133,7 +152,10 @@ public actor GossipNode {
         await handle(.localPayload(payload, delta: delta))
     }
 
-    public func updateMetadata(_ metadata: SWIM.Metadata) async {
+    /// Changes this member's metadata; refused (and nothing changes) unless
+    /// every member can decode it (`WireCodec.validate(metadata:)`).
+    public func updateMetadata(_ metadata: SWIM.Metadata) async throws(WireError) {
+        try WireCodec.validate(metadata: metadata)
         await handle(.localMetadata(metadata))
     }
 
@@ -182,7 +204,7 @@ public actor GossipNode {
         // Sends may start before `serveDatagrams` runs.
         datagramSocket = udp.socket
         do {
-            let maximum = WireCodec.maximumStreamMessageSize + Envelope.overhead
+            let maximum = StreamChunk.maximumFrameSize
             tcp = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .bind(host: bind.host, port: Int(bind.port)) { channel in
@@ -322,12 +344,17 @@ public actor GossipNode {
         readyContinuation = nil
     }
 
+    /// Frames of at most `maximum` bytes (one sealed chunk), and at most four
+    /// of them waiting for the task that opens them: what an unauthenticated
+    /// connection can make the node buffer is a few small frames.
     nonisolated private static func configureStream(
         _ channel: any Channel, maximum: Int
     ) throws -> NIOAsyncChannel<ByteBuffer, ByteBuffer> {
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maximum: maximum)))
         try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-        return try NIOAsyncChannel(wrappingChannelSynchronously: channel)
+        return try NIOAsyncChannel(
+            wrappingChannelSynchronously: channel,
+            configuration: .init(backPressureStrategy: .init(lowWatermark: 2, highWatermark: 4)))
     }
 
     private func runTimers() async throws {
@@ -387,6 +414,8 @@ public actor GossipNode {
             logger.warning("name conflict refused", metadata: ["member": "\(name)", "address": "\(endpoint)"])
         case .refuted(let incarnation):
             logger.notice("refuted a suspicion about this node", metadata: ["incarnation": "\(incarnation)"])
+        case .implausibleIncarnation(let name, let incarnation):
+            reject(.implausible, from: "news about \(name)", ImplausibleIncarnation(incarnation: incarnation))
         case .payloadChanged:
             break
         }
@@ -447,13 +476,19 @@ public actor GossipNode {
         await handle(.packet(packet, from: endpoint))
     }
 
-    private enum Rejection: String { case unauthenticated, replayed, malformed }
+    private enum Rejection: String { case unauthenticated, replayed, malformed, implausible }
+
+    struct ImplausibleIncarnation: Error, CustomStringConvertible {
+        var incarnation: SWIM.Incarnation
+        var description: String { "incarnation \(incarnation) is beyond the limits (SWIM.Limits)" }
+    }
 
     private func reject(_ reason: Rejection, from source: String, _ error: any Error) {
         switch reason {
         case .unauthenticated: statistics.rejectedUnauthenticated += 1
         case .replayed: statistics.rejectedReplayed += 1
         case .malformed: statistics.rejectedMalformed += 1
+        case .implausible: statistics.rejectedImplausible += 1
         }
         metrics.rejected(reason.rawValue)
         logger.debug("rejected message", metadata: ["from": "\(source)", "reason": "\(reason.rawValue)", "error": "\(error)"])
@@ -470,6 +505,8 @@ public actor GossipNode {
         case .fresh: return opened.body
         case .stale:
             reject(.replayed, from: source, ReplayError(reason: "timestamp outside the clock window"))
+        case .beforeStart:
+            reject(.replayed, from: source, ReplayError(reason: "stamped before this node started"))
         case .replayed:
             reject(.replayed, from: source, ReplayError(reason: "nonce seen before"))
         }
@@ -481,31 +518,82 @@ public actor GossipNode {
         var description: String { reason }
     }
 
+    /// Accepts connections, admitting each under the caps of `StreamAdmission`
+    /// before anything is read from it; the rest are closed at once.
     private func acceptStreams(_ connections: NIOAsyncChannelInboundStream<NIOAsyncChannel<ByteBuffer, ByteBuffer>>) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             for try await connection in connections {
-                group.addTask { await self.serve(connection) }
+                let address = connection.channel.remoteAddress?.ipAddress ?? "?"
+                guard admission.admit(address) else {
+                    statistics.streamsRefused += 1
+                    metrics.refusedStream()
+                    logger.debug("inbound stream refused: over the cap", metadata: ["from": "\(address)"])
+                    group.addTask { try? await connection.executeThenClose { _, _ in } }
+                    continue
+                }
+                statistics.streamsAccepted += 1
+                group.addTask {
+                    await self.serve(connection)
+                    await self.release(address)
+                }
             }
         }
     }
 
-    /// One inbound stream: one sealed request frame, one sealed answer frame.
+    private func release(_ address: String) { admission.release(address) }
+
+    /// One inbound stream: a request in sealed chunks, the answer in sealed
+    /// chunks (`StreamChunk`). The first chunk must open within the
+    /// first-frame deadline, the whole exchange within the stream timeout.
     private nonisolated func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
-        let timeout = configuration.streamTimeout
         let peer = connection.channel.remoteAddress
+        let source = SWIM.Endpoint(host: peer?.ipAddress ?? "?", port: UInt16(peer?.port ?? 0))
+        let first = configuration.streamLimits.firstFrameTimeout
         do {
-            try await withDeadline(timeout) {
+            try await withStreamDeadlines(first: first, overall: configuration.streamTimeout) { firstFrame in
                 try await connection.executeThenClose { inbound, outbound in
-                    var frames = inbound.makeAsyncIterator()
-                    guard var frame = try await frames.next() else { return }
-                    let bytes = frame.readBytes(length: frame.readableBytes) ?? []
-                    guard let answer = await self.answer(bytes, from: peer) else { return }
-                    try await outbound.write(ByteBuffer(bytes: answer))
+                    var assembler = StreamAssembler(direction: .request)
+                    guard let request = try await self.readMessage(inbound, into: &assembler, from: source, firstFrame: firstFrame),
+                        let streamID = assembler.streamID,
+                        let answer = await self.answer(request, streamID: streamID, from: source)
+                    else { return }
+                    try await outbound.write(contentsOf: answer.map { ByteBuffer(bytes: $0) })
                 }
             }
         } catch {
-            await self.streamError(error, peer: "\(peer.map { "\($0)" } ?? "?")")
+            await self.streamError(error, peer: "\(source)")
         }
+    }
+
+    /// Reads sealed chunks until `assembler` holds a whole message. Nil when
+    /// the peer closes first, or (counted as rejected) when a chunk does not
+    /// open, is stale or replayed, or does not continue the message.
+    private nonisolated func readMessage(
+        _ inbound: NIOAsyncChannelInboundStream<ByteBuffer>, into assembler: inout StreamAssembler,
+        from source: SWIM.Endpoint, firstFrame: FirstFrame?
+    ) async throws -> [UInt8]? {
+        for try await frame in inbound {
+            var frame = frame
+            let sealed = frame.readBytes(length: frame.readableBytes) ?? []
+            guard let chunk = await unsealChunk(sealed, from: source) else { return nil }
+            firstFrame?.arrived()
+            do {
+                if let message = try assembler.add(chunk) { return message }
+            } catch {
+                await rejectMalformed(from: source, error)
+                return nil
+            }
+        }
+        return nil
+    }
+
+    private func unsealChunk(_ sealed: [UInt8], from source: SWIM.Endpoint) -> [UInt8]? {
+        statistics.bytesReceived += sealed.count
+        return unseal(sealed, from: "\(source)")
+    }
+
+    private func rejectMalformed(from source: SWIM.Endpoint, _ error: any Error) {
+        reject(.malformed, from: "\(source)", error)
     }
 
     private func streamError(_ error: any Error, peer: String) {
@@ -513,12 +601,9 @@ public actor GossipNode {
         logger.debug("stream failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
     }
 
-    /// Opens and decodes a request, lets the instance answer it, and seals the answer.
-    private func answer(_ sealed: [UInt8], from peer: SocketAddress?) async -> [UInt8]? {
-        statistics.streamsAccepted += 1
-        statistics.bytesReceived += sealed.count
-        let source = SWIM.Endpoint(host: peer?.ipAddress ?? "?", port: UInt16(peer?.port ?? 0))
-        guard let body = unseal(sealed, from: "\(source)") else { return nil }
+    /// Decodes a request, lets the instance answer it, and seals the answer
+    /// as chunks of the same exchange.
+    private func answer(_ body: [UInt8], streamID: UInt64, from source: SWIM.Endpoint) async -> [[UInt8]]? {
         let message: SWIM.StreamMessage
         do { message = try WireCodec.decodeStreamMessage(body) } catch {
             reject(.malformed, from: "\(source)", error)
@@ -531,9 +616,22 @@ public actor GossipNode {
         for case .replyStream(let replyID, let message) in directives where replyID == id { reply = message }
         await perform(directives)
         guard let reply else { return nil }
-        let encoded = envelope.seal(WireCodec.encode(reply), with: keyring, timestamp: Self.wallClockMilliseconds)
-        statistics.bytesSent += encoded.count
-        return encoded
+        return sealChunks(WireCodec.encode(reply), direction: .answer, streamID: streamID)
+    }
+
+    /// `body` as sealed chunk frames; nil (and logged) if it is over the
+    /// stream message limit, which no receiver would accept.
+    private func sealChunks(_ body: [UInt8], direction: StreamChunk.Direction, streamID: UInt64) -> [[UInt8]]? {
+        guard body.count <= WireCodec.maximumStreamMessageSize else {
+            logger.warning("stream message over the limit not sent", metadata: ["bytes": "\(body.count)"])
+            return nil
+        }
+        let timestamp = Self.wallClockMilliseconds
+        let frames = StreamChunk.split(body, direction: direction, streamID: streamID).map {
+            envelope.seal($0, with: keyring, timestamp: timestamp)
+        }
+        statistics.bytesSent += frames.reduce(0) { $0 + $1.count }
+        return frames
     }
 
     // MARK: Outbound streams
@@ -565,8 +663,13 @@ public actor GossipNode {
 
     /// One outbound stream exchange; the answer goes back to the instance.
     private nonisolated func exchange(_ message: SWIM.StreamMessage, with endpoint: SWIM.Endpoint) async {
-        let sealed = await sealForStream(message)
-        let maximum = WireCodec.maximumStreamMessageSize + Envelope.overhead
+        // Random, so that the answer is bound to this request (`StreamChunk`).
+        let streamID = UInt64.random(in: .min ... .max)
+        guard let request = await sealRequest(message, streamID: streamID) else {
+            await handle(.streamFailed(message, to: endpoint))
+            return
+        }
+        let maximum = StreamChunk.maximumFrameSize
         let timeout = configuration.streamTimeout
         do {
             let answer: [UInt8]? = try await withDeadline(timeout) {
@@ -576,10 +679,9 @@ public actor GossipNode {
                         channel.eventLoop.makeCompletedFuture { try Self.configureStream(channel, maximum: maximum) }
                     }
                 return try await connection.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(bytes: sealed))
-                    var frames = inbound.makeAsyncIterator()
-                    guard var frame = try await frames.next() else { return nil }
-                    return frame.readBytes(length: frame.readableBytes)
+                    try await outbound.write(contentsOf: request.map { ByteBuffer(bytes: $0) })
+                    var assembler = StreamAssembler(direction: .answer, streamID: streamID)
+                    return try await self.readMessage(inbound, into: &assembler, from: endpoint, firstFrame: nil)
                 }
             }
             guard let answer else { throw StreamClosed() }
@@ -590,22 +692,15 @@ public actor GossipNode {
     }
 
     struct StreamClosed: Error, CustomStringConvertible {
-        var description: String { "the peer closed the stream without answering (wrong key?)" }
+        var description: String { "the peer closed the stream without a valid answer (wrong key?)" }
     }
 
-    private func sealForStream(_ message: SWIM.StreamMessage) -> [UInt8] {
+    private func sealRequest(_ message: SWIM.StreamMessage, streamID: UInt64) -> [[UInt8]]? {
         statistics.streamsOpened += 1
-        let sealed = envelope.seal(WireCodec.encode(message), with: keyring, timestamp: Self.wallClockMilliseconds)
-        statistics.bytesSent += sealed.count
-        return sealed
+        return sealChunks(WireCodec.encode(message), direction: .request, streamID: streamID)
     }
 
-    private func receiveAnswer(_ sealed: [UInt8], to request: SWIM.StreamMessage, from endpoint: SWIM.Endpoint) async {
-        statistics.bytesReceived += sealed.count
-        guard let body = unseal(sealed, from: "\(endpoint)") else {
-            await handle(.streamFailed(request, to: endpoint))
-            return
-        }
+    private func receiveAnswer(_ body: [UInt8], to request: SWIM.StreamMessage, from endpoint: SWIM.Endpoint) async {
         do {
             let message = try WireCodec.decodeStreamMessage(body)
             await handle(.streamReply(message, from: endpoint))
@@ -620,24 +715,4 @@ public actor GossipNode {
         logger.debug("stream to \(endpoint) failed", metadata: ["error": "\(error)"])
         await handle(.streamFailed(message, to: endpoint))
     }
-}
-
-/// Runs `operation`, cancelling it and throwing `DeadlineExceeded` after `timeout`.
-func withDeadline<T: Sendable>(
-    _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
-) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await operation() }
-        group.addTask {
-            try await Task.sleep(for: timeout)
-            throw DeadlineExceeded(timeout: timeout)
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
-
-struct DeadlineExceeded: Error, CustomStringConvertible {
-    var timeout: Duration
-    var description: String { "no answer within \(timeout)" }
 }

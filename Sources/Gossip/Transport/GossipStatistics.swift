@@ -11,8 +11,13 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
     public var rejectedUnauthenticated = 0
     /// Sealed messages outside the clock window, or seen before.
     public var rejectedReplayed = 0
-    /// Messages that opened but did not decode.
+    /// Messages that opened but did not decode (or stream chunks that do not
+    /// continue their stream).
     public var rejectedMalformed = 0
+    /// Updates dropped for an incarnation beyond `SWIM.Limits`.
+    public var rejectedImplausible = 0
+    /// Inbound streams closed on accept, over a cap of `StreamLimits`.
+    public var streamsRefused = 0
     /// Times the UDP socket was reopened after an error closed it.
     public var socketReopens = 0
     /// Datagrams the kernel refused to send (a firewall rule, no route, a
@@ -36,10 +41,12 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
         rejectedUnauthenticated = try count(.rejectedUnauthenticated)
         rejectedReplayed = try count(.rejectedReplayed)
         rejectedMalformed = try count(.rejectedMalformed)
+        rejectedImplausible = try count(.rejectedImplausible)
+        streamsRefused = try count(.streamsRefused)
         socketReopens = try count(.socketReopens)
         sendFailures = try count(.sendFailures)
     }
 
     /// Everything rejected, whatever the reason.
-    public var rejected: Int { rejectedUnauthenticated + rejectedReplayed + rejectedMalformed }
+    public var rejected: Int { rejectedUnauthenticated + rejectedReplayed + rejectedMalformed + rejectedImplausible }
 }

@@ -52,13 +52,6 @@ struct ByteReader {
         return Array(bytes[offset..<offset + count])
     }
 
-    mutating func readShortString() throws(WireError) -> String {
-        let count = Int(try readUInt8())
-        let raw = try readBytes(count)
-        guard let s = String(validating: raw, as: UTF8.self) else { throw .invalidString }
-        return s
-    }
-
     mutating func readBlob(maximum: Int) throws(WireError) -> [UInt8] {
         let count = Int(try readUInt32())
         guard count <= maximum else { throw .tooLarge(count) }
@@ -73,7 +66,8 @@ struct ByteReader {
     /// that a forged count cannot make the decoder reserve huge arrays.
     mutating func readCount(minimumItemSize: Int) throws(WireError) -> Int {
         let count = Int(try readUInt32())
-        guard count * max(1, minimumItemSize) <= remaining else { throw .truncated }
+        // Divided rather than multiplied: no product to overflow.
+        guard count <= remaining / max(1, minimumItemSize) else { throw .truncated }
         return count
     }
 

@@ -136,7 +136,7 @@ public enum WireCodec {
             for _ in 0..<count { members.append(try readState(&r)) }
             message = .pushPull(join: join, from: from, members: members, payload: try readPayload(&r))
         case .payloadRequest:
-            message = .payloadRequest(owner: try readName(&r), generation: try r.readUInt64())
+            message = .payloadRequest(owner: try readName(&r), generation: try readGeneration(&r))
         case .payloadResponse:
             message = .payloadResponse(owner: try readName(&r), payload: try readPayload(&r))
         case nil:
@@ -204,31 +204,65 @@ public enum WireCodec {
         return out
     }
 
+    /// Throws unless `m` encodes within `maximumMetadataSize` and decodes
+    /// back to itself on every member (see `decodeMetadata`).
+    public static func validate(metadata m: SWIM.Metadata) throws(WireError) {
+        let encoded = encodeMetadata(m)
+        guard try decodeMetadata(encoded) == m else { throw .invalid("metadata") }
+    }
+
+    /// Metadata: keys are 1 or more ASCII letters, digits, `-`, `.`, `_`
+    /// and `/`; values printable ASCII (space to `~`), such as addresses and
+    /// versions. Keys appear once. Nothing in it can break a log line or a
+    /// status page.
     static func decodeMetadata(_ raw: [UInt8]) throws(WireError) -> SWIM.Metadata {
         guard raw.count <= maximumMetadataSize else { throw .tooLarge(raw.count) }
         var m: SWIM.Metadata = [:]
         guard !raw.isEmpty else { return m }
         for pair in raw.split(separator: 0, omittingEmptySubsequences: false) {
-            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")),
-                let key = String(validating: pair[..<eq], as: UTF8.self),
-                let value = String(validating: pair[(eq + 1)...], as: UTF8.self), !key.isEmpty
+            guard let eq = pair.firstIndex(of: UInt8(ascii: "=")), eq > pair.startIndex,
+                pair[..<eq].allSatisfy(isMetadataKeyByte), pair[(eq + 1)...].allSatisfy({ $0 >= 0x20 && $0 <= 0x7E })
             else { throw .invalid("metadata") }
-            m[key] = value
+            let key = String(decoding: pair[..<eq], as: UTF8.self)
+            guard m.updateValue(String(decoding: pair[(eq + 1)...], as: UTF8.self), forKey: key) == nil else {
+                throw .invalid("metadata key repeated")
+            }
         }
         return m
     }
 
+    private static func isMetadataKeyByte(_ b: UInt8) -> Bool {
+        SWIM.MemberName.isLetterOrDigit(b) || b == UInt8(ascii: "-") || b == UInt8(ascii: ".") || b == UInt8(ascii: "_")
+            || b == UInt8(ascii: "/")
+    }
+
+    /// A member name, checked byte by byte before it becomes a string
+    /// (`SWIM.MemberName`: nothing that could forge a log line gets in).
     private static func readName(_ r: inout ByteReader) throws(WireError) -> String {
-        let s = try r.readShortString()
-        guard !s.isEmpty, s.utf8.count <= SWIM.Settings.maximumNameLength else { throw .invalid("member name") }
-        return s
+        let raw = try r.readBytes(Int(try r.readUInt8()))
+        guard SWIM.MemberName.isValid(utf8: raw) else { throw .invalid("member name") }
+        return String(decoding: raw, as: UTF8.self)
     }
 
     private static func readEndpoint(_ r: inout ByteReader) throws(WireError) -> SWIM.Endpoint {
-        let host = try r.readShortString()
+        let host = try r.readBytes(Int(try r.readUInt8()))
         let port = try r.readUInt16()
-        guard !host.isEmpty, port != 0 else { throw .invalid("endpoint") }
-        return SWIM.Endpoint(host: host, port: port)
+        guard SWIM.Endpoint.isValidHost(utf8: host), port != 0 else { throw .invalid("endpoint") }
+        return SWIM.Endpoint(host: String(decoding: host, as: UTF8.self), port: port)
+    }
+
+    /// An incarnation, at most `SWIM.Limits.maximumIncarnation`.
+    private static func readIncarnation(_ r: inout ByteReader) throws(WireError) -> SWIM.Incarnation {
+        let incarnation = try r.readUInt64()
+        guard incarnation <= SWIM.Limits.maximumIncarnation else { throw .invalid("incarnation above the ceiling") }
+        return incarnation
+    }
+
+    /// A payload generation, at most `SWIM.Limits.maximumGeneration`.
+    private static func readGeneration(_ r: inout ByteReader) throws(WireError) -> UInt64 {
+        let generation = try r.readUInt64()
+        guard generation <= SWIM.Limits.maximumGeneration else { throw .invalid("payload generation above the ceiling") }
+        return generation
     }
 
     private static func readSender(_ r: inout ByteReader) throws(WireError) -> SWIM.Sender {
@@ -238,11 +272,11 @@ public enum WireCodec {
     private static func readState(_ r: inout ByteReader) throws(WireError) -> SWIM.MemberState {
         let name = try readName(&r)
         let endpoint = try readEndpoint(&r)
-        let incarnation = try r.readUInt64()
+        let incarnation = try readIncarnation(&r)
         let statusByte = try r.readUInt8()
         guard let status = SWIM.Status(rawValue: statusByte) else { throw .invalid("member status") }
         let metadata = try decodeMetadata(try r.readShortBlob())
-        let generation = try r.readUInt64()
+        let generation = try readGeneration(&r)
         return SWIM.MemberState(
             name: name, endpoint: endpoint, incarnation: incarnation, status: status, metadata: metadata,
             payloadGeneration: generation)
@@ -256,13 +290,13 @@ public enum WireCodec {
             guard s.status == .alive else { throw .invalid("alive update with status \(s.status)") }
             return .alive(s)
         case .suspect:
-            return .suspect(name: try readName(&r), incarnation: try r.readUInt64(), from: try readName(&r))
+            return .suspect(name: try readName(&r), incarnation: try readIncarnation(&r), from: try readName(&r))
         case .dead:
-            return .dead(name: try readName(&r), incarnation: try r.readUInt64(), from: try readName(&r))
+            return .dead(name: try readName(&r), incarnation: try readIncarnation(&r), from: try readName(&r))
         case .payloadDelta:
             let owner = try readName(&r)
-            let base = try r.readUInt64()
-            let generation = try r.readUInt64()
+            let base = try readGeneration(&r)
+            let generation = try readGeneration(&r)
             guard generation > base else { throw .invalid("payload delta generations") }
             return .payloadDelta(owner: owner, base: base, generation: generation, delta: try r.readShortBlob())
         case nil:
@@ -272,7 +306,7 @@ public enum WireCodec {
 
     private static func readPayload(_ r: inout ByteReader) throws(WireError) -> SWIM.Payload? {
         guard try r.readBool() else { return nil }
-        let generation = try r.readUInt64()
+        let generation = try readGeneration(&r)
         return SWIM.Payload(generation: generation, bytes: try r.readBlob(maximum: maximumStreamMessageSize))
     }
 }

@@ -5,7 +5,6 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case tooLarge(Int)
     case unknownVersion(UInt8)
     case unknownKind(UInt8)
-    case invalidString
     case invalid(String)
     case trailingBytes(Int)
 
@@ -15,7 +14,6 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tooLarge(let n): "message too large (\(n) bytes)"
         case .unknownVersion(let v): "unknown wire version \(v)"
         case .unknownKind(let k): "unknown message kind \(k)"
-        case .invalidString: "invalid UTF-8 string"
         case .invalid(let why): "invalid message: \(why)"
         case .trailingBytes(let n): "\(n) unexpected trailing bytes"
         }

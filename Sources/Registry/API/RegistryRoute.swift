@@ -66,6 +66,33 @@ public enum RegistryRoute: Hashable, Sendable {
         }
     }
 
+    /// Parses a request whichever client sent it:
+    /// - `?ns=<registry>` names the registry (containerd);
+    /// - without it, a first path component that names a registry host
+    ///   (it contains `.` or `:`, or is `localhost`) and is followed by a
+    ///   repository is the registry: the prefixed form
+    ///   `/v2/<registry>/<repository>/…` that containers/image clients send
+    ///   for a mirror location `HOST:PORT/<registry>` (Docker Hub namespaces
+    ///   contain neither `.` nor `:`, so the two cannot be confused);
+    /// - otherwise the request is for Docker Hub (Docker Engine's `registry-mirrors`).
+    public static func parse(path: Substring, namespace ns: String?) throws(Rejection) -> RegistryRoute {
+        if let ns, !ns.isEmpty { return try parse(path: path, registry: try registry(fromNamespace: ns)) }
+        if let prefixed = try prefixedRegistry(path) { return try parse(path: prefixed.path, registry: prefixed.registry) }
+        return try parse(path: path, registry: ImageReference.dockerHub)
+    }
+
+    /// `("ghcr.io", "/v2/org/app/manifests/1")` for `/v2/ghcr.io/org/app/manifests/1`.
+    static func prefixedRegistry(_ path: Substring) throws(Rejection) -> (registry: String, path: Substring)? {
+        guard path.hasPrefix("/v2/"), path.utf8.count <= maximumPathLength else { return nil }
+        let rest = path.dropFirst(4)
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let first = rest[..<slash]
+        guard first.contains(".") || first.contains(":") || first == "localhost" else { return nil }
+        // At least a repository component, the kind and the reference after the registry.
+        guard rest[slash...].split(separator: "/", omittingEmptySubsequences: false).count >= 4 else { return nil }
+        return (try registry(fromNamespace: String(first)), Substring("/v2" + rest[slash...]))
+    }
+
     /// The upstream registry a request is for: `?ns=` as containerd sends it,
     /// else Docker Hub (Docker Engine sends no `ns` and mirrors only Docker Hub).
     public static func registry(fromNamespace ns: String?) throws(Rejection) -> String {

@@ -39,7 +39,11 @@ public struct HTTPRequest: Sendable {
     /// Whether the request came from this host (loopback).
     public var isLoopback: Bool {
         guard let ip = remoteAddress?.ipAddress else { return false }
-        return ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+        return Self.isLoopback(ip)
+    }
+
+    static func isLoopback(_ ip: String) -> Bool {
+        ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
     }
 }
 
@@ -94,29 +98,54 @@ public struct HTTPServer: Sendable {
     /// method, path, status, body bytes, milliseconds, client, and the
     /// handler's `logMetadata`.
     public let accessLog: Bool
+    /// Header and idle timeouts, connection caps.
+    public let limits: HTTPServerLimits
+    /// Told of every exchange once its last byte is written (metrics, the
+    /// status page's recent requests).
+    public let observers: [any HTTPExchangeObserver]
 
-    public init(host: String, port: Int, handler: any HTTPHandler, logger: Logger, accessLog: Bool = false) {
+    public init(
+        host: String, port: Int, handler: any HTTPHandler, logger: Logger, accessLog: Bool = false,
+        limits: HTTPServerLimits = HTTPServerLimits(), observers: [any HTTPExchangeObserver] = []
+    ) {
         self.host = host
         self.port = port
         self.handler = handler
         self.logger = logger
         self.accessLog = accessLog
+        self.limits = limits
+        self.observers = observers
     }
 
     /// Binds and serves until cancelled. `onBound` receives the bound
     /// address (useful with port 0).
     public func run(onBound: @Sendable (SocketAddress) -> Void = { _ in }) async throws {
+        let limiter = ConnectionLimiter(limits)
+        let logger = logger
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 1024)
             // `.tcpOption`: `.socketOption(.tcp_nodelay)` is SOL_SOCKET/1, i.e. SO_DEBUG.
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
-                channel.eventLoop.makeCompletedFuture {
+            .bind(host: host, port: port) { (channel: any Channel) -> EventLoopFuture<Connection> in
+                // Over the caps: closed at once, and (NIO drops a connection
+                // whose initialiser fails) never handed to the accept loop.
+                if let address = channel.remoteAddress?.ipAddress, !HTTPRequest.isLoopback(address) {
+                    guard limiter.admit(address) else {
+                        logger.debug("http connection refused: over the connection cap", metadata: ["peer": "\(address)"])
+                        channel.close(promise: nil)
+                        return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+                    }
+                    channel.closeFuture.whenComplete { _ in limiter.release(address) }
+                }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    let deadlines = RequestDeadlines(limits: limits)
+                    try channel.pipeline.syncOperations.addHandler(FirstByteWatch(deadlines), position: .first)
+                    try channel.pipeline.syncOperations.addHandler(deadlines)
                     try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
                     var written: AsyncStream<Bool>?
-                    if accessLog {
+                    if accessLog || !observers.isEmpty {
                         let (stream, signal) = AsyncStream.makeStream(of: Bool.self)
                         try channel.pipeline.syncOperations.addHandler(ResponseWrittenSignal(signal))
                         written = stream
@@ -140,6 +169,9 @@ public struct HTTPServer: Sendable {
             server.channel.close(promise: nil)
         }
     }
+
+    /// A connection over the caps (see `HTTPServerLimits`).
+    struct ConnectionRefused: Error {}
 
     /// One accepted connection: the async channel and, with the access log
     /// on, whether each response's last byte was written to the socket.
@@ -166,20 +198,22 @@ public struct HTTPServer: Sendable {
                         let started = ContinuousClock.now
                         let request = HTTPRequest(method: h.method, uri: h.uri, headers: h.headers, remoteAddress: remote)
                         let response = await handler.handle(request)
+                        for observer in observers { observer.responseStarted(request, response) }
                         var bytes: Int64 = 0
                         do {
                             try await write(response, for: h, to: outbound, bytes: &bytes)
                         } catch {
                             logAccess(h, response, bytes: bytes, since: started, remote: remote, error: "\(error)")
+                            observe(request, response, bytes: bytes, since: started, error: "\(error)")
                             throw error
                         }
                         if written != nil {
                             // Wait for the last byte to reach the socket: a
                             // file region is written after `write` returns.
                             let complete = await written?.next() ?? false
-                            logAccess(
-                                h, response, bytes: bytes, since: started, remote: remote,
-                                error: complete ? nil : "the connection closed before the response was written")
+                            let error = complete ? nil : "the connection closed before the response was written"
+                            logAccess(h, response, bytes: bytes, since: started, remote: remote, error: error)
+                            observe(request, response, bytes: bytes, since: started, error: error)
                         }
                         if !h.isKeepAlive { return }
                     }
@@ -206,6 +240,16 @@ public struct HTTPServer: Sendable {
         logger.info("request", metadata: metadata)
     }
 
+    private func observe(
+        _ request: HTTPRequest, _ response: HTTPResponse, bytes: Int64, since started: ContinuousClock.Instant, error: String?
+    ) {
+        guard !observers.isEmpty else { return }
+        let exchange = HTTPExchange(
+            request: request, status: response.status, metadata: response.logMetadata, bytes: bytes,
+            duration: ContinuousClock.now - started, error: error)
+        for observer in observers { observer.exchangeFinished(exchange) }
+    }
+
     /// Milliseconds with one decimal, e.g. `12.5`.
     static func milliseconds(_ duration: Duration) -> String {
         let tenths = duration.components.seconds * 10_000 + duration.components.attoseconds / 100_000_000_000_000
@@ -214,6 +258,20 @@ public struct HTTPServer: Sendable {
 
     /// Writes `response`; `bytes` counts the body bytes handed to the channel.
     private func write(
+        _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
+        bytes: inout Int64
+    ) async throws {
+        do {
+            try await writeParts(response, for: request, to: outbound, bytes: &bytes)
+        } catch {
+            // A connection gone before the file region reached the pipeline
+            // (the client left while the handler worked): the file is ours to close.
+            if case .file(let handle, _, _) = response.body, handle.isOpen { try? handle.close() }
+            throw error
+        }
+    }
+
+    private func writeParts(
         _ response: HTTPResponse, for request: HTTPRequestHead, to outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
         bytes: inout Int64
     ) async throws {
@@ -304,7 +362,7 @@ final class FileRegionCloser: ChannelOutboundHandler, RemovableChannelHandler {
 /// socket (true) or failed (false, e.g. the connection closed). Writes
 /// complete in order, so by then every body byte before it (a sendfile
 /// region included) is written too. Only in the pipeline with the access log
-/// on: every response is then awaited, so the stream does not grow.
+/// on or observers: every response is then awaited, so the stream does not grow.
 final class ResponseWrittenSignal: ChannelOutboundHandler, RemovableChannelHandler, Sendable {
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart

@@ -59,6 +59,9 @@ final class CurlTransfer {
         codes.append(Curl.setopt(easy, CURLOPT_NOSIGNAL, 1))
         if request.method == .head { codes.append(Curl.setopt(easy, CURLOPT_NOBODY, 1)) }
         codes.append(Curl.setopt(easy, CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeout.roundedUpMilliseconds))
+        // Reuse a pooled connection only while the peer would still keep it
+        // (its idle timeout is longer; see `PeerFetcher.maximumConnectionAge`).
+        codes.append(Curl.setopt(easy, CURLOPT_MAXAGE_CONN, Int(PeerFetcher.maximumConnectionAge.components.seconds)))
         if let timeout = request.timeout {
             codes.append(Curl.setopt(easy, CURLOPT_TIMEOUT_MS, max(1, timeout.roundedUpMilliseconds)))
         }

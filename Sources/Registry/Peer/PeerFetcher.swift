@@ -74,6 +74,12 @@ public final class PeerFetcher: Sendable {
         public var connectionsOpened: Int
     }
 
+    /// A pooled connection idle longer than this is not reused (libcurl's
+    /// default is 118 s): below the registry's idle timeout
+    /// (`HTTPServerLimits.idleTimeout`, 60 s), so a peer never closes a
+    /// connection just as we send a request on it.
+    public static let maximumConnectionAge: Duration = .seconds(30)
+
     public let configuration: Configuration
     private let thread: CurlMultiThread
     private let counters = PeerFetcherCounters()

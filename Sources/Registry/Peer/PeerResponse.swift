@@ -12,9 +12,12 @@ public struct PeerResponseHead: Sendable {
         self.headers = headers
     }
 
-    /// `Content-Length`, when present and well-formed.
+    /// `Content-Length`, when present and well-formed: digits only, at most
+    /// 18 of them (no sign; see `StrictDecimal`), a single value.
     public var contentLength: Int64? {
-        headers.first(name: "Content-Length").flatMap { Int64($0.trimmingASCIISpaces) }.flatMap { $0 >= 0 ? $0 : nil }
+        let values = headers["Content-Length"]
+        guard values.count == 1 else { return nil }
+        return StrictDecimal.parse(values[0].trimmingASCIISpaces)
     }
 
     public var contentType: String? { headers.first(name: "Content-Type") }
@@ -71,14 +74,14 @@ extension PeerResponseHead {
             let parts = spec.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { return nil }
             let bounds = parts[0].split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
-            guard bounds.count == 2, let first = Int64(bounds[0]), let last = Int64(bounds[1]),
+            guard bounds.count == 2, let first = StrictDecimal.parse(bounds[0]), let last = StrictDecimal.parse(bounds[1]),
                 first >= 0, last >= first
             else { return nil }
             let complete: Int64?
             if parts[1] == "*" {
                 complete = nil
             } else {
-                guard let c = Int64(parts[1]), c > last else { return nil }
+                guard let c = StrictDecimal.parse(parts[1]), c > last else { return nil }
                 complete = c
             }
             self.init(first: first, last: last, complete: complete)

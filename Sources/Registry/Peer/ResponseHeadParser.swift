@@ -32,7 +32,7 @@ struct ResponseHeadParser {
         if text.hasPrefix("HTTP/") {
             // "HTTP/1.1 200 OK", "HTTP/2 404"
             let fields = text.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true)
-            guard fields.count >= 2, fields[1].utf8.count == 3, let code = Int(fields[1]) else {
+            guard fields.count >= 2, fields[1].utf8.count == 3, let code = StrictDecimal.parse(fields[1], maximumDigits: 3).map(Int.init) else {
                 throw .malformedStatusLine(text)
             }
             status = code

@@ -8,6 +8,9 @@ public struct LocateReport: Codable, Sendable, Hashable {
     public var local: Bool
     /// Members whose summary matches the digest (or, without one, the tag).
     public var holders: [String]
+    /// Entries of this node's store that match the reference but are not
+    /// shared, and why (nil from nodes that do not report them).
+    public var skipped: [SkippedImage]? = nil
 }
 
 /// Answers `gossip-mirror locate`.
@@ -31,6 +34,16 @@ public struct Locator: Sendable {
 
     /// Locates a digest (`sha256:…`) or an image reference (`registry/repo:tag`).
     public func locate(_ text: String) async throws(Failure) -> LocateReport {
+        var report = try await find(text)
+        let skipped = await catalog.skippedImages()
+        let tag = (try? ImageReference(text))?.tag
+        report.skipped = skipped.filter { entry in
+            entry.digest == report.digest || entry.digest == text || (tag != nil && (entry.name == tag || entry.name == text))
+        }
+        return report
+    }
+
+    private func find(_ text: String) async throws(Failure) -> LocateReport {
         if let digest = Digest(text) {
             return LocateReport(
                 reference: text, digest: digest.description, local: await catalog.lookup(digest) != nil,

@@ -8,38 +8,43 @@ struct ConfigureContainerd: ParsableCommand {
         commandName: "configure-containerd",
         abstract: "Point containerd at the local mirror: write <hosts-dir>/<registry>/hosts.toml for each mirrored registry.",
         discussion: """
-            Each file lists the mirror first (capabilities pull and resolve, or only pull with --no-resolve-tags) and \
-            keeps the real registry as `server` (docker.io: https://registry-1.docker.io; others: https://<host>, or \
-            http://<host> for those given with --plain-http-registry). \
-            containerd tries the mirror first and falls back to the server on a 404 or a closed port, so a stopped \
-            mirror does not break pulls (containerd 1.7+ also gives up connecting to the mirror after dial_timeout, 200ms). Changes apply to the next pull; containerd needs no restart.
+            Each file lists the mirrors first, in the order of --mirror-url (this node first; capabilities pull and \
+            resolve, or only pull with --no-resolve-tags), and keeps the real registry as `server` (docker.io: \
+            https://registry-1.docker.io; others: https://<host>, or http://<host> for those given with \
+            --plain-http-registry). containerd tries the mirrors in order and falls back to the server on a 404 or a \
+            closed port, so a stopped mirror does not break pulls (containerd 1.7+ also gives up connecting to a \
+            mirror after dial_timeout, 200ms). Changes apply to the next pull; containerd needs no restart.
 
             containerd reads these files only if its CRI registry `config_path` names --hosts-dir. In \
-            /etc/containerd/config.toml (version 2): [plugins."io.containerd.grpc.v1.cri".registry] \
-            config_path = "/etc/containerd/certs.d" (containerd 1.6 refuses `config_path` together with the old \
-            `mirrors`/`configs` tables). `ctr images pull --hosts-dir DIR` reads them directly.
+            /etc/containerd/config.toml: version 2 (containerd 1.x): [plugins."io.containerd.grpc.v1.cri".registry] \
+            config_path = "/etc/containerd/certs.d"; version 3 (containerd 2.x): \
+            [plugins.'io.containerd.cri.v1.images'.registry] config_path = '/etc/containerd/certs.d'. The command \
+            reads --containerd-config (never writes it) and says when that key is missing. `ctr images pull \
+            --hosts-dir DIR` reads the files directly.
 
-            Writes are atomic. A hosts.toml that gossip-mirror did not write is kept as hosts.toml.gossip-mirror.bak \
-            and put back by `gossip-mirror cleanup`; its settings (other mirrors, ca, client, headers) do not apply \
-            meanwhile. Files gossip-mirror wrote carry a marker comment, so re-running is idempotent. Invalid input or \
-            an unusable directory is reported before anything is written.
+            A hosts.toml that gossip-mirror did not write (a site mirror, TLS settings) is kept: its top-level keys \
+            and its [host] entries stay in the new file, byte for byte, after the mirrors, and the file itself is \
+            kept as hosts.toml.gossip-mirror.bak, which `gossip-mirror cleanup` puts back. Writes are atomic; files \
+            gossip-mirror wrote carry a marker comment, so re-running is idempotent. Invalid input or an unusable \
+            directory is reported before anything is written.
 
-            Docker Engine with the containerd image store (Engine 28.0 or later with "features": \
-            {"containerd-snapshotter": true} in /etc/docker/daemon.json, or where it is already the default: see \
-            `docker info`) reads this same hosts.toml format from /etc/docker/certs.d/<registry>/ for every registry: \
-            use --hosts-dir /etc/docker/certs.d, and run the mirror with --containerd-namespace moby.
-
-            Docker Engine with the classic image store ignores hosts.toml and mirrors Docker Hub only: add \
-            "registry-mirrors": ["http://127.0.0.1:5000"] to /etc/docker/daemon.json and restart dockerd (loopback \
-            registries may use plain HTTP without "insecure-registries"). Those requests carry no ?ns= and mean docker.io.
+            Docker Engine with the containerd image store reads this same format from /etc/docker/certs.d: use \
+            --hosts-dir /etc/docker/certs.d (and run the mirror with --containerd-namespace moby). Docker Engine \
+            with its classic image store ignores hosts.toml and mirrors Docker Hub only: add "registry-mirrors": \
+            ["http://127.0.0.1:5000"] to /etc/docker/daemon.json. Podman, Buildah, Skopeo and CRI-O: see \
+            `gossip-mirror configure-containers`.
             """
     )
 
     @Option(name: .customLong("hosts-dir"), help: "containerd's registry config_path (Docker Engine with the containerd image store: /etc/docker/certs.d).")
     var hostsDir = "/etc/containerd/certs.d"
 
-    @Option(name: .customLong("mirror-url"), help: "URL at which containerd reaches this node's mirror.")
-    var mirrorURL = MirrorEndpoint.defaultURL
+    @Option(
+        name: .customLong("mirror-url"),
+        help: ArgumentHelp(
+            "URL at which containerd reaches a mirror. Repeatable: tried in this order, this node first (default \(MirrorEndpoint.defaultURL)).",
+            discussion: "Further URLs can name other gossip-mirror nodes or a site cache."))
+    var mirrorURL: [String] = []
 
     @Option(
         name: .customLong("registry"),
@@ -63,6 +68,9 @@ struct ConfigureContainerd: ParsableCommand {
         help: "Let the mirror resolve tags (capability `resolve`); without it containerd resolves tags upstream and fetches only by digest from the mirror.")
     var resolveTags = true
 
+    @Option(name: .customLong("containerd-config"), help: "containerd's config.toml, read (never written) to check its registry config_path.")
+    var containerdConfig = ContainerdConfigCheck.defaultConfigFile
+
     @Flag(name: .customLong("dry-run"), help: "Print what would be written, and change nothing.")
     var dryRun = false
 
@@ -71,30 +79,31 @@ struct ConfigureContainerd: ParsableCommand {
 
     /// For `ConfigurationSources`: environment variables and YAML keys.
     static let configurableOptions: [ConfigurationSources.Option] = [
-        .init(name: "hosts-dir"), .init(name: "mirror-url"), .init(name: "registry", repeatable: true),
+        .init(name: "hosts-dir"), .init(name: "mirror-url", repeatable: true), .init(name: "registry", repeatable: true),
         .init(name: "plain-http-registry", repeatable: true), .init(name: "include-default", flag: true),
-        .init(name: "resolve-tags", flag: true),
+        .init(name: "resolve-tags", flag: true), .init(name: "containerd-config"),
     ]
 
-    func makeConfigurator() throws -> HostsConfigurator {
+    func makeSettings() throws -> HostsSettings {
         do {
-            var (registries, plainHTTP) = try HostsConfigurator.registries(named: registry, plainHTTP: plainHTTPRegistry)
+            var (registries, plainHTTP) = try HostsSettings.registries(named: registry, plainHTTP: plainHTTPRegistry)
             if includeDefault { registries.append(.catchAll) }
-            return HostsConfigurator(
+            return HostsSettings(
                 hostsDirectory: hostsDir, registries: registries,
-                mirror: try MirrorEndpoint(validating: mirrorURL), resolveTags: resolveTags, plainHTTPRegistries: plainHTTP)
+                mirrors: try HostsSettings.mirrors(mirrorURL.isEmpty ? [MirrorEndpoint.defaultURL] : mirrorURL),
+                resolveTags: resolveTags, plainHTTPRegistries: plainHTTP)
         } catch {
             throw ValidationError(error.description)
         }
     }
 
-    func validate() throws { _ = try makeConfigurator() }
+    func validate() throws { _ = try makeSettings() }
 
     func run() throws {
-        let configurator = try makeConfigurator()
+        let settings = try makeSettings()
         if dryRun {
-            for change in try configurator.plan() {
-                print("dry run: would \(change.summary)")
+            for change in try HostsPlan(settings).changes {
+                print("dry run: \(change.summary(.planned))")
                 for note in change.notes { print("  note: \(note)") }
                 if change.action != .unchanged {
                     for line in change.file.render().split(separator: "\n", omittingEmptySubsequences: false).dropLast() {
@@ -102,12 +111,15 @@ struct ConfigureContainerd: ParsableCommand {
                     }
                 }
             }
-            return
+        } else {
+            let restoration = try HostsTransaction.apply(settings)
+            for change in restoration.changes {
+                print(change.summary(.done))
+                for note in change.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            }
         }
-        let restoration = try configurator.apply()
-        for change in restoration.changes {
-            print(change.action == .unchanged ? change.summary : "\(change.summary): done")
-            for note in change.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        for note in ContainerdConfigCheck.notes(configFile: containerdConfig, hostsDirectory: hostsDir) {
+            FileHandle.standardError.write(Data("note: \(note)\n".utf8))
         }
     }
 }

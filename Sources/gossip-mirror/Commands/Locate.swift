@@ -34,6 +34,9 @@ struct Locate: AsyncParsableCommand {
             print("digest:    \(report.digest ?? "unknown here")")
             print("local:     \(report.local ? "yes" : "no")")
             print("holders:   \(report.holders.isEmpty ? "none" : report.holders.joined(separator: ", "))")
+            for entry in report.skipped ?? [] {
+                print("skipped:   \(entry.name) \(entry.digest) here: \(entry.reason)")
+            }
         }
     }
 }

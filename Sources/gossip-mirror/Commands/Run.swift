@@ -26,7 +26,8 @@ struct Run: AsyncParsableCommand {
         .init(name: "key-file", repeatable: true), .init(name: "profile"), .init(name: "registry-addr"),
         .init(name: "status-addr"), .init(name: "store"), .init(name: "containerd-sock"),
         .init(name: "containerd-namespace"), .init(name: "containerd-content-root"), .init(name: "oci-layout"),
-        .init(name: "cluster-label"), .init(name: "log-level"), .init(name: "access-log", flag: true),
+        .init(name: "oci-layout-repository"),
+        .init(name: "cluster-label"), .init(name: "log-level"), .init(name: "log-format"), .init(name: "access-log", flag: true),
     ]
 
     @Option(help: "Member name, unique in the cluster (default: the host name).")
@@ -68,11 +69,26 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("oci-layout"), help: "OCI image layout directory (with --store oci-layout).")
     var ociLayout: String?
 
+    @Option(
+        name: .customLong("oci-layout-repository"),
+        help: ArgumentHelp(
+            "Repository that OCI layout entries named by a bare tag (or not named) belong to, e.g. docker.io/library/app.",
+            discussion: "`skopeo copy ... oci:DIR:TAG` names its image by a bare tag; without this option such entries are skipped (the status page and `locate` say so)."))
+    var ociLayoutRepository: String?
+
     @Option(name: .customLong("cluster-label"), help: "Cluster label bound into every sealed message.")
     var clusterLabel = "gossip-mirror"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+
+    @Option(name: .customLong("log-format"), help: "text, or json for one JSON object a line.")
+    var logFormat = "text"
+
+    @Flag(
+        name: .customLong("check-config"),
+        help: "Check every option and load the keys, print the result, and exit without binding or joining anything.")
+    var checkConfig = false
 
     @Flag(
         name: .customLong("access-log"), inversion: .prefixedNo,
@@ -83,29 +99,54 @@ struct Run: AsyncParsableCommand {
     var config: String?
 
     // containerd hosts.toml (--configure-containerd, --hosts-dir, --mirror-registry, --mirror-url):
-    // see Containerd/ContainerdHostsOptions.swift.
+    // see ClientConfiguration/ContainerdHostsOptions.swift.
     @OptionGroup(title: "Routing policy")
     var routing: RoutingOptions
 
     @OptionGroup(title: "containerd hosts.toml")
     var containerdHosts: ContainerdHostsOptions
 
+    @OptionGroup(title: "HTTP limits (registry and status ports)")
+    var http: HTTPOptions
+
+    @OptionGroup(title: "Cold pulls (one upstream fetch per blob for the cluster)")
+    var coldPullOptions: ColdPullOptions
+
     func validate() throws {
         guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
         guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \(logLevel) is not a log level") }
+        guard LoggingSetup.Format(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json") }
         for (flag, value) in [("--gossip-addr", gossipAddr), ("--registry-addr", registryAddr), ("--status-addr", statusAddr)] {
             guard SWIM.Endpoint(parsing: value) != nil else { throw ValidationError("\(flag) must be HOST:PORT, not \(value)") }
         }
         if let advertiseAddr, SWIM.Endpoint(parsing: advertiseAddr, defaultPort: bindEndpoint.port) == nil {
             throw ValidationError("--advertise-addr must be HOST[:PORT], not \(advertiseAddr)")
         }
-        if let name, name.isEmpty || name.utf8.count > SWIM.Settings.maximumNameLength {
-            throw ValidationError("--name must be 1 to \(SWIM.Settings.maximumNameLength) bytes")
+        _ = try ociLayoutDefaultRepository()
+        if let name, !SWIM.MemberName.isValid(name) {
+            throw ValidationError("--name \"\(LogText.escaped(name))\" is not a valid member name: \(SWIM.MemberName.rule)")
         }
     }
 
     private var bindEndpoint: SWIM.Endpoint { SWIM.Endpoint(parsing: gossipAddr)! }
+
+    /// What `--configure-containerd` writes, or nil without it. The mirror
+    /// resolves tags for containerd only if it resolves them through peers.
+    func containerdHostsSettings() throws -> HostsSettings? {
+        do { return try containerdHosts.settings(registryAddr: registryAddr, resolveTags: routing.resolveTags) } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    /// `--oci-layout-repository` as a reference (its tag is ignored), or nil.
+    func ociLayoutDefaultRepository() throws -> ImageReference? {
+        guard let ociLayoutRepository else { return nil }
+        guard !ociLayoutRepository.contains("@"), let reference = try? ImageReference(ociLayoutRepository) else {
+            throw ValidationError("--oci-layout-repository \(ociLayoutRepository) is not a repository such as registry.local/preloaded/app")
+        }
+        return reference
+    }
 
     /// The keyring from key files, then `GOSSIP_MIRROR_KEY` (comma-separated
     /// base64 keys). Of several key files, those that do not exist are
@@ -138,7 +179,12 @@ struct Run: AsyncParsableCommand {
         switch store {
         case "oci-layout":
             guard let ociLayout else { throw ValidationError("--store oci-layout needs --oci-layout DIR") }
-            do { return try OCILayoutStore(path: ociLayout, logger: logger) } catch {
+            do {
+                return try OCILayoutStore(
+                    path: ociLayout, configuration: .init(defaultRepository: try ociLayoutDefaultRepository()), logger: logger)
+            } catch let error as ValidationError {
+                throw error
+            } catch {
                 throw ValidationError("--oci-layout \(ociLayout): \(error)")
             }
         default:
@@ -151,19 +197,22 @@ struct Run: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        if checkConfig { return try check() }
+        let recent = RecentActivity()
+        LoggingSetup.bootstrap(level: Logger.Level(rawValue: logLevel)!, format: LoggingSetup.Format(rawValue: logFormat)!, recent: recent)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(DocumentedMetricsFactory(registry: registry))
+        BuildInfoMetric.register(in: registry)
         let logger = Logger(label: "gossip-mirror")
 
+        let descriptors = DescriptorLimit.raiseToHardLimit()
         let environment = ProcessInfo.processInfo.environment
         let keyring = try loadKeyring(environment: environment)
         let memberName = name ?? ProcessInfo.processInfo.hostName
+        guard SWIM.MemberName.isValid(memberName) else {
+            throw ValidationError(
+                "the host name \"\(LogText.escaped(memberName))\" is not a valid member name (\(SWIM.MemberName.rule)); pass --name")
+        }
         let bind = bindEndpoint
         let advertise = advertiseAddr.flatMap { SWIM.Endpoint(parsing: $0, defaultPort: bind.port) }
         let store = try makeStore(logger: logger)
@@ -179,26 +228,33 @@ struct Run: AsyncParsableCommand {
         do { node = try GossipNode(configuration: configuration, logger: logger) } catch {
             throw ValidationError("\(error)")
         }
-        let peers = PeerDirectory(selfName: memberName)
         let registryMetrics = RegistryMetrics()
-        let credentials = PeerCredentials { await node.keys }
+        let credentials = PeerCredentials(nodeName: memberName) { await node.keys }
+        let router = PeerRouter(
+            credentials: credentials, settings: routing.routerSettings,
+            metrics: registryMetrics, logger: logger)
+        let peers = router.directory
+        let coldPull = ColdPull(
+            settings: coldPullOptions.settings, store: store, router: router, logger: logger,
+            announce: { fetching in await ColdPullService.announce(fetching, on: node) })
         let registryEndpoint = SWIM.Endpoint(parsing: registryAddr)!
         let registryServer = HTTPServer(
             host: registryEndpoint.host, port: Int(registryEndpoint.port),
             handler: RegistryHandler(
-                catalog: catalog, store: store, peers: peers,
-                client: CurlPeerClient(credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger),
-                credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
-            logger: logger, accessLog: accessLog)
+                catalog: catalog, store: store, router: router, coldPull: coldPull, metrics: registryMetrics,
+                configuration: registryConfiguration, logger: logger),
+            logger: logger, accessLog: accessLog, limits: http.limits, observers: [registryMetrics, recent])
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
             host: status.host, port: Int(status.port),
             handler: StatusHandler(
                 node: node, catalog: catalog, locator: Locator(catalog: catalog, peers: peers),
-                registryMetrics: registryMetrics, metrics: registry),
-            logger: logger)
+                registryMetrics: registryMetrics, coldPull: coldPull, metrics: registry,
+                access: StatusAccess(trustedNetworks: registryConfiguration.trustedNetworks, credentials: credentials),
+                peers: peers, recent: recent),
+            logger: logger, limits: http.limits)
         // containerd hosts.toml: last in the group, so on SIGTERM it restores the files first.
-        let containerdHostsServices = try containerdHosts.services(registryAddr: registryAddr, logger: logger)
+        let containerdHostsServices = try containerdHosts.services(try containerdHostsSettings(), logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
@@ -206,6 +262,7 @@ struct Run: AsyncParsableCommand {
                     .init(
                         service: SummaryBridge(catalog: catalog, node: node, peers: peers, logger: logger),
                         successTerminationBehavior: .ignore),
+                    .init(service: ColdPullService(coldPull: coldPull, node: node), successTerminationBehavior: .ignore),
                     .init(
                         service: KeyReloadService(node: node, logger: logger) {
                             try loadKeyring(environment: ProcessInfo.processInfo.environment, skipMissing: true)
@@ -215,7 +272,33 @@ struct Run: AsyncParsableCommand {
                 ] + containerdHostsServices,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        logger.info("starting", metadata: ["name": "\(memberName)", "keys": "\(keyring.keys.count)"])
+        logger.info(
+            "starting",
+            metadata: [
+                "name": "\(memberName)", "keys": "\(keyring.keys.count)", "open-files": "\(descriptors)",
+                "version": "\(BuildInfo.version)", "commit": "\(BuildInfo.commit ?? "unknown")",
+            ])
         try await group.run()
+    }
+
+    /// `--check-config`: everything `run` checks before it binds a port,
+    /// joins or reads the store; a line per setting on success.
+    private func check() throws {
+        let keyring = try loadKeyring(environment: ProcessInfo.processInfo.environment)
+        let routing = try routing.registryConfiguration()
+        _ = try containerdHosts.services(try containerdHostsSettings(), logger: Logger(label: "gossip-mirror.check"))
+        _ = try ociLayoutDefaultRepository()
+        if store == "oci-layout", ociLayout == nil { throw ValidationError("--store oci-layout needs --oci-layout DIR") }
+        print(
+            """
+            configuration ok (gossip-mirror \(BuildInfo.description))
+            name: \(name ?? ProcessInfo.processInfo.hostName)
+            gossip: \(gossipAddr), advertised as \(advertiseAddr ?? "derived"), profile \(profile), label \(clusterLabel)
+            join: \(join.isEmpty ? "none" : join.joined(separator: ", "))
+            keys: \(keyring.keys.count) (ids \(keyring.keys.map { String($0.id) }.joined(separator: ", ")))
+            registry: \(registryAddr); status: \(statusAddr); trusted networks: \(routing.trustedNetworks.map(\.description).joined(separator: ", "))
+            store: \(store == "oci-layout" ? "oci-layout \(ociLayout ?? "")" : "containerd \(containerdSock) namespace \(containerdNamespace), content \(containerdContentRoot)")
+            log: \(logLevel), \(logFormat)\(accessLog ? ", access log" : "")
+            """)
     }
 }

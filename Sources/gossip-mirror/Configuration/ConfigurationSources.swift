@@ -2,7 +2,15 @@ import Foundation
 import Yams
 
 /// Merges options from the environment and a YAML file into the command line
-/// before parsing, so that all three sources share one set of names.
+/// before parsing, so that all three sources share one set of names and
+/// ArgumentParser validates every value, whichever source it came from.
+/// Precedence: command line, then environment, then file.
+///
+/// A subcommand takes from the environment and the file only the options it
+/// declares: one file (or one environment) serves several commands, e.g.
+/// `GOSSIP_MIRROR_CONFIG=run.yaml gossip-mirror cleanup` reads `hosts-dir`
+/// from the file made for `run` and ignores `join`. A key that no
+/// subcommand knows is an error, so typos do not pass silently.
 enum ConfigurationSources {
     /// An option that may come from elsewhere than the command line.
     struct Option {
@@ -22,15 +30,24 @@ enum ConfigurationSources {
 
     /// Options each subcommand accepts from the environment or a file.
     static let options: [String: [Option]] = [
-        "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions,
+        "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions
+            + HTTPOptions.configurableOptions + ColdPullOptions.configurableOptions,
         "configure-containerd": ConfigureContainerd.configurableOptions,
+        "configure-containers": ConfigureContainers.configurableOptions,
         "cleanup": Cleanup.configurableOptions,
         "members": [Option(name: "status-addr")],
         "status": [Option(name: "status-addr")],
         "locate": [Option(name: "status-addr")],
     ]
 
-    static func merge(arguments: [String], environment: [String: String]) throws -> [String] {
+    /// Every key some subcommand takes.
+    static let knownNames: Set<String> = Set(options.values.flatMap { $0.map(\.name) })
+
+    /// - Parameter readFile: reads the configuration file's text (a seam
+    ///   for the fuzz harness, which gives the text without a file).
+    static func merge(
+        arguments: [String], environment: [String: String], readFile: (String) throws -> String = readFile
+    ) throws -> [String] {
         guard let subcommand = arguments.first, let known = options[subcommand] else { return arguments }
         var merged = arguments
         let given = Set(arguments.compactMap { arg -> String? in
@@ -39,10 +56,10 @@ enum ConfigurationSources {
         })
         var file: [String: FileValue] = [:]
         if let path = configPath(arguments, environment) {
-            file = try loadYAML(path)
-            let unknown = Set(file.keys).subtracting(known.map(\.name))
+            file = try loadYAML(path, readFile: readFile)
+            let unknown = Set(file.keys).subtracting(knownNames)
             if !unknown.isEmpty {
-                throw Failure(description: "\(path): unknown option(s) \(unknown.sorted().joined(separator: ", ")) for `\(subcommand)`")
+                throw Failure(description: "\(path): unknown option(s) \(unknown.sorted().joined(separator: ", ")) (no gossip-mirror command takes them)")
             }
         }
         for option in known where !given.contains(option.name) && !(option.flag && given.contains("no-" + option.name)) {
@@ -92,11 +109,14 @@ enum ConfigurationSources {
         case unset
     }
 
-    private static func loadYAML(_ path: String) throws -> [String: FileValue] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+    static func readFile(_ path: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw Failure(description: "cannot read config file \(path): \(error.localizedDescription)")
         }
+    }
+
+    private static func loadYAML(_ path: String, readFile: (String) throws -> String) throws -> [String: FileValue] {
+        let text = try readFile(path)
         let document: Node?
         do { document = try Yams.compose(yaml: text) } catch {
             throw Failure(description: "config file \(path) is not valid YAML: \(error)")

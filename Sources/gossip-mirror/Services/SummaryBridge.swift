@@ -60,7 +60,7 @@ struct SummaryBridge: Service {
                 }
             case .memberChanged, .memberRemoved:
                 peers.update(members: await node.members)
-            case .nameConflict, .refuted:
+            case .nameConflict, .refuted, .implausibleIncarnation:
                 break
             }
         }

@@ -15,7 +15,12 @@ struct StatusClient {
         do {
             let (data, response) = try await URLSession.shared.data(from: url)
             guard let http = response as? HTTPURLResponse, http.statusCode == 200 else {
-                throw ValidationError("\(url) answered \((response as? HTTPURLResponse)?.statusCode ?? 0)")
+                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+                if status == 403 {
+                    throw ValidationError(
+                        "\(url) answered 403: the node answers this only from loopback or a --trusted-network; run the command on the node")
+                }
+                throw ValidationError("\(url) answered \(status)")
             }
             return data
         } catch let error as ValidationError {

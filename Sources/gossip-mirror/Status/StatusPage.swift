@@ -1,3 +1,5 @@
+import Catalog
+
 /// The plain-text rendering of a status report, shared by `/status` and the
 /// `members` and `status` commands.
 enum StatusPage {
@@ -18,14 +20,50 @@ enum StatusPage {
 
     static func render(_ r: StatusReport) -> String {
         let alive = r.members.filter { $0.state == "alive" }.count
+        let ratios = r.hitRatios.map { ratios in
+            "registry: " + ["local", "peer", "miss"].map { "\($0) \(String(format: "%.1f", (ratios[$0] ?? 0) * 100)) %" }.joined(separator: ", ")
+                + " of \(["local", "peer", "miss"].reduce(0) { $0 + (r.registry?.requests[$1] ?? 0) }) lookups"
+        } ?? "registry: no lookups yet"
         return """
-            gossip-mirror \(r.name) at \(r.address) (profile \(r.profile))
+            gossip-mirror \(r.name) at \(r.address) (profile \(r.profile), version \(r.version ?? "?")\(r.commit.map { ", commit \($0.prefix(12))" } ?? ""))
             members: \(r.members.count) known, \(alive) alive; local health \(r.localHealth)
             gossip: \(r.gossip.packetsSent) packets sent, \(r.gossip.packetsReceived) received, \(r.gossip.rejected) rejected \
-            (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed), \
-            \(r.gossip.sendFailures) refused by the kernel
+            (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed, \
+            \(r.gossip.rejectedImplausible) implausible), \(r.gossip.sendFailures) refused by the kernel, \
+            \(r.gossip.streamsRefused) streams refused over the caps
+            \(ratios)
 
-            """ + membersTable(r.members)
+            """ + membersTable(r.members) + skippedLines(r.catalog?.skipped ?? []) + coldPullLines(r.coldPull)
+    }
+
+    /// Cold pulls: what this node fetches for the cluster, what it follows,
+    /// and the claims it coordinates.
+    static func coldPullLines(_ cold: StatusReport.ColdPullReport?) -> String {
+        guard let cold else { return "" }
+        guard cold.enabled else { return "\ncold pulls: off\n" }
+        let c = cold.counts
+        let decisions = c.decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+        var text = """
+
+            cold pulls: fetching \(cold.fetching.count) for the cluster, serving \(c.followersServed) followers \
+            (\(c.ingestServedBytes) bytes so far); followed \(c.followedBytes) bytes instead of the upstream, \
+            \(c.followFailures) follows failed; answers: \(decisions.isEmpty ? "none yet" : decisions)
+            claims coordinated here: \(c.claimsFetching) fetching, \(c.claimsCompleted) completed, \(c.claimFollowers) followers
+
+            """
+        for claim in cold.claims {
+            text += "  \(claim.digest) \(claim.phase.rawValue) by \(claim.fetcher), followers: "
+                + (claim.followers.isEmpty ? "none" : claim.followers.joined(separator: ", ")) + "\n"
+        }
+        return text
+    }
+
+    /// Store entries that are not shared, one line each, so a preload that
+    /// shares nothing says why.
+    static func skippedLines(_ skipped: [SkippedImage]) -> String {
+        guard !skipped.isEmpty else { return "" }
+        return "\nnot shared (\(skipped.count) store entries):\n"
+            + skipped.map { "  \($0.name) \($0.digest): \($0.reason)\n" }.joined()
     }
 }
 

@@ -92,7 +92,8 @@ final class ClusterHost: @unchecked Sendable {
 
     /// Starts `gossip-mirror run` in the namespace: gossip on ADDRESS:7946, the
     /// registry on 0.0.0.0:5000 (containerd reaches it over loopback, peers at
-    /// ADDRESS:5000), status on 0.0.0.0:9090 (the test reads it at ADDRESS:9090).
+    /// ADDRESS:5000), status on 0.0.0.0:9090 (the test reads it at ADDRESS:9090,
+    /// from the bridge's address, a trusted network).
     func startMirror(keyFiles: [String], join: [String], extra: [String] = []) async throws {
         self.keyFiles = keyFiles
         var arguments = [
@@ -100,6 +101,8 @@ final class ClusterHost: @unchecked Sendable {
             "--gossip-addr", "\(address):7946", "--registry-addr", "0.0.0.0:5000", "--status-addr", "0.0.0.0:9090",
             "--store", "containerd", "--containerd-sock", socket, "--containerd-namespace", "k8s.io",
             "--containerd-content-root", root, "--log-level", "debug",
+            // The test reads /status.json and /locate from the bridge's address.
+            "--trusted-network", "\(network.gateway)/32",
         ]
         for key in keyFiles { arguments += ["--key-file", key] }
         for seed in join { arguments += ["--join", seed] }

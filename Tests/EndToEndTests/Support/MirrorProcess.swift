@@ -126,10 +126,20 @@ struct StatusSnapshot: Decodable, Sendable {
     var gossip: GossipStatistics
     var catalog: Catalog?
     var registry: RegistryMetrics.Counts?
+    var coldPull: ColdPullStatus?
 
     func state(of name: String) -> String? { members.first { $0.name == name }?.state }
     var alive: Set<String> { Set(members.filter { $0.state == "alive" }.map(\.name)) }
     var counts: RegistryMetrics.Counts { registry ?? RegistryMetrics.Counts() }
+}
+
+/// `coldPull` in `/status.json`.
+struct ColdPullStatus: Decodable, Sendable {
+    var enabled: Bool
+    /// Digests this node's containerd fetches from the upstream under a claim.
+    var fetching: [String]
+    var counts: ColdPullMetrics.Counts
+    var claims: [ClaimReport]
 }
 
 extension RegistryMetrics.Counts {

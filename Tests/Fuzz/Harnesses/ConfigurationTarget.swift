@@ -32,9 +32,11 @@ enum ConfigurationFuzzing {
         ("oci-layout", { $0.ociLayout }),
     ]
 
-    /// One file per process (libFuzzer may run several).
-    static let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-        "gossip-mirror-fuzz-configuration-\(ProcessInfo.processInfo.processIdentifier).yaml")
+    /// The file's name; its text comes from the input through `readFile`
+    /// (no disk in the loop).
+    static let path = "/etc/gossip-mirror/fuzz.yaml"
+    /// `run` with nothing set: what a null value leaves an option at.
+    static let defaults = try! Run.parse([])
 
     static func run(_ bytes: [UInt8]) throws(PropertyViolation) {
         var input = FuzzInput(bytes)
@@ -53,15 +55,21 @@ enum ConfigurationFuzzing {
             let scalars = values.map(doubleQuoted)
             yaml = Array((option + ": " + (option == "join" ? "[" + scalars.joined(separator: ", ") + "]" : scalars[0]) + "\n").utf8)
         }
-        do { try Data(yaml).write(to: path) } catch { return }
-        let arguments = [subcommand, "--config", path.path]
+        // As `String(contentsOfFile:encoding: .utf8)` reads it.
+        let readFile: (String) throws -> String = { _ in
+            guard let text = String(validating: yaml, as: UTF8.self) else {
+                throw ConfigurationSources.Failure(description: "not UTF-8")
+            }
+            return text
+        }
+        let arguments = [subcommand, "--config", path]
         let merged: [String]
-        do { merged = try ConfigurationSources.merge(arguments: arguments, environment: [:]) } catch {
+        do { merged = try ConfigurationSources.merge(arguments: arguments, environment: [:], readFile: readFile) } catch {
             try require(expected == nil, "a file with one quoted string for \(expected!.option) was refused: \(error)")
             return
         }
         try require(Array(merged.prefix(arguments.count)) == arguments, "merging changed the given arguments: \(merged)")
-        let again = try? ConfigurationSources.merge(arguments: merged, environment: [:])
+        let again = try? ConfigurationSources.merge(arguments: merged, environment: [:], readFile: readFile)
         try require(again == merged, "merging twice adds more: \(again ?? [])")
         // Parsing (ArgumentParser reflects over every option) is most of a
         // run's cost: only when the file added something.
@@ -91,7 +99,7 @@ enum ConfigurationFuzzing {
         for (option, value) in runStrings {
             guard let node = mapping[option], let scalar = node.scalar else { continue }
             if node.null != nil {
-                try require(value(run) == value(try! Run.parse([])), "\(option): a null value set it to \(value(run) ?? "nil")")
+                try require(value(run) == value(defaults), "\(option): a null value set it to \(value(run) ?? "nil")")
             } else {
                 try require(value(run) == scalar.string,
                         "\(option): the file says \(scalar.string.debugDescription), the command has \((value(run) ?? "nil").debugDescription)")

@@ -79,13 +79,13 @@ extension FuzzTarget {
     /// Every target, in the order the fuzz script runs them.
     public static var all: [FuzzTarget] {
         var targets: [FuzzTarget] = [
-            .envelope, .wireInstance, .summary, .reference, .range, .peerToken,
+            .envelope, .wireInstance, .summary, .reference, .range, .peerToken, .claim,
         ]
         #if DEBUG || GOSSIP_MIRROR_FUZZ
-        // These two reach internal API (`@testable import`), which a plain
+        // These reach internal API (`@testable import`), which a plain
         // release build does not offer; debug builds (tests) and fuzz
         // builds (`-enable-testing -DGOSSIP_MIRROR_FUZZ`) do.
-        targets += [.configuration, .containerdEvent]
+        targets += [.streamChunk, .answerSeal, .ociDocument, .clientConfig, .configuration, .containerdEvent]
         #endif
         return targets
     }

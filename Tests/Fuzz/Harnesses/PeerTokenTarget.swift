@@ -3,17 +3,15 @@ import Gossip
 import Registry
 
 /// Peer tokens (`X-Gossip-Mirror-Token`), as any host that reaches the
-/// registry port can send them.
+/// registry port can send them (issue 9, finding 1: one header crashed the
+/// node).
 ///
 /// Mode 0 verifies an arbitrary header value: it must not trap, and it must
 /// not be accepted (that would be a forgery). Mode 1 edits a valid token
-/// (replaces its time field, or one byte) and verifies that. Mode 2 mints a
-/// token for a fuzzer-chosen method, target and time and checks it verifies
-/// for exactly that request within the window, and for nothing else.
-///
-/// Kept thin on purpose: the token format is being rewritten (to bind the
-/// destination node); only `token(method:target:now:)` and
-/// `verify(_:method:target:now:)` are used.
+/// (replaces its time field, or flips bits of one byte) and verifies that.
+/// Mode 2 mints a token for a fuzzer-chosen method, target and time and
+/// checks it verifies for exactly that request to that node within the
+/// window, and for no other request, node or time.
 extension FuzzTarget {
     static let peerToken = FuzzTarget(
         name: "peer-token",
@@ -24,7 +22,10 @@ extension FuzzTarget {
 
 enum PeerTokenFuzzing {
     static let key = try! ClusterKey(bytes: Array(repeating: 7, count: 32))
-    static let credentials = PeerCredentials(window: 120, keys: { [key] })
+    static let node = "node-b"
+    static let credentials = PeerCredentials(nodeName: node, window: 120, keys: { [key] })
+    /// Another node of the same cluster: a token for `node` must not pass here.
+    static let otherNode = PeerCredentials(nodeName: "node-c", window: 120, keys: { [key] })
     static let methods = ["GET", "HEAD", "POST", "get", ""]
 
     static func run(_ bytes: [UInt8]) async throws(PropertyViolation) {
@@ -40,12 +41,13 @@ enum PeerTokenFuzzing {
             let accepted = await credentials.verify(token, method: method, target: target, now: now)
             try require(!accepted, "an arbitrary token was accepted: \(token.debugDescription)")
         case 1:
-            guard let valid = await credentials.token(method: method, target: target, now: now) else { return }
+            guard let valid = await credentials.token(method: method, target: target, destination: node, now: now) else { return }
             var edited = Array(valid.utf8)
             if input.bool() {
                 // Replace the time field with fuzzer text.
-                let fields = valid.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-                edited = Array((fields[0] + "." + String(decoding: input.chunk(maximum: 40), as: UTF8.self) + "." + fields[2]).utf8)
+                var fields = valid.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+                fields[1] = String(decoding: input.chunk(maximum: 40), as: UTF8.self)
+                edited = Array(fields.joined(separator: ".").utf8)
             } else {
                 let at = Int(input.integer(UInt16.self)) % edited.count
                 edited[at] ^= max(1, input.byte())
@@ -56,18 +58,19 @@ enum PeerTokenFuzzing {
             // leading zeros, base64 padding bits) is another token, refused.
             try require(!accepted || token == valid, "an edited token was accepted: \(token.debugDescription) (from \(valid))")
         default:
-            guard let token = await credentials.token(method: method, target: target, now: now) else { return }
+            guard let token = await credentials.token(method: method, target: target, destination: node, now: now) else { return }
             let skew = TimeInterval(input.integer(UInt16.self) % 400) - 200
             let later = now.addingTimeInterval(skew)
             let inWindow = abs(floor(later.timeIntervalSince1970) - floor(now.timeIntervalSince1970)) <= 120
             let accepted = await credentials.verify(token, method: method, target: target, now: later)
             try require(accepted == inWindow, "a fresh token \(accepted ? "accepted" : "refused") \(skew) s later")
-            let otherTarget = target + "x"
-            try require(!(await credentials.verify(token, method: method, target: otherTarget, now: now)),
+            try require(!(await credentials.verify(token, method: method, target: target + "x", now: now)),
                     "a token was accepted for another target")
             let otherMethod = method == "GET" ? "HEAD" : "GET"
             try require(!(await credentials.verify(token, method: otherMethod, target: target, now: now)),
                     "a token was accepted for another method")
+            try require(!(await otherNode.verify(token, method: method, target: target, now: now)),
+                    "a token for \(node) was accepted by another node")
         }
     }
 
@@ -83,10 +86,12 @@ enum PeerTokenFuzzing {
         }
         let path = "/v2/library/ubuntu/manifests/latest?ns=docker.io"
         let mac = String(repeating: "A", count: 43) + "="
+        let nonce = String(repeating: "A", count: 16)
         return [
-            // Finding 1 of issue 9: the smallest Int64 as the time.
+            // Finding 1 of issue 9: the smallest Int64 as the time (v1 and v2 forms).
             seed(0, now: 1_700_000_000, method: 0, target: path, Array("v1.-9223372036854775808.\(mac)".utf8)),
-            seed(0, now: 1_700_000_000, method: 1, target: path, Array("v1.1700000000.\(mac)".utf8)),
+            seed(0, now: 1_700_000_000, method: 0, target: path, Array("v2.-9223372036854775808.\(nonce).\(mac)".utf8)),
+            seed(0, now: 1_700_000_000, method: 1, target: path, Array("v2.1700000000.\(nonce).\(mac)".utf8)),
             seed(1, now: 1_700_000_000, method: 0, target: path, [1, 0, 4] + Array("+0x1".utf8)),
             seed(1, now: 1_700_000_000, method: 0, target: path, [0, 0, 9, 0x20]),
             seed(2, now: 1_700_000_000, method: 0, target: path, [0, 0x50]),

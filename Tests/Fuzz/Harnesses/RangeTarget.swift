@@ -8,12 +8,16 @@ import Registry
 /// lies within the content, its count is computed without overflow, and the
 /// `Content-Range` printed for it reads back as the same range. Mode 1 parses
 /// a `Content-Range` header: a result's count does not trap, and it prints
-/// back to a header that reads back equal. Mode 2 writes a resume request's
-/// `Range` and checks that the server side resolves it to what was asked.
+/// back to a header that reads back equal (`bytes 0-9223372036854775807/*`,
+/// whose count trapped, is refused: 19 digits). Mode 2 writes a resume
+/// request's `Range` and checks that the server side resolves it to what was
+/// asked. Mode 3 checks `StrictDecimal`, which every number read from the
+/// network goes through: it reads exactly 1 to 18 ASCII digits, as `Int64`
+/// would.
 extension FuzzTarget {
     static let range = FuzzTarget(
         name: "range",
-        summary: "Range (ResolvedRange.parse), Content-Range and resume ranges; bounds and print/parse round trips",
+        summary: "Range (ResolvedRange.parse), Content-Range, resume ranges, StrictDecimal; bounds and print/parse round trips",
         seeds: RangeFuzzing.seeds,
         run: RangeFuzzing.run)
 }
@@ -23,7 +27,7 @@ enum RangeFuzzing {
 
     static func run(_ bytes: [UInt8]) throws(PropertyViolation) {
         var input = FuzzInput(bytes)
-        let mode = input.byte() % 3
+        let mode = input.byte() % 4
         let length = Int64(input.integer(UInt64.self) >> 1)  // 0...Int64.max
         switch mode {
         case 0:
@@ -41,6 +45,13 @@ enum RangeFuzzing {
             try require(range.count > 0, "\(header.debugDescription): count \(range.count)")
             let printed = "bytes \(range.first)-\(range.last)/" + (range.complete.map { "\($0)" } ?? "*")
             try require(ContentRange(headerValue: printed) == range, "\(header.debugDescription) prints as \(printed), which reads otherwise")
+        case 3:
+            let text = String(decoding: input.rest(), as: UTF8.self)
+            let digitsOnly = !text.isEmpty && text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            let value = StrictDecimal.parse(text)
+            try require((value != nil) == (digitsOnly && text.utf8.count <= StrictDecimal.maximumDigits),
+                    "StrictDecimal \(value.map { "read \($0) from" } ?? "refused") \(text.debugDescription)")
+            if let value { try require(Int64(text) == value, "StrictDecimal read \(value) from \(text)") }
         default:
             let start = Int64(input.integer(UInt64.self) >> 1)
             let end = input.bool() ? Int64(input.integer(UInt64.self) >> 1) : nil
@@ -72,6 +83,8 @@ enum RangeFuzzing {
             seed(0, length: 10, "bytes= 3-999999999999999999"), seed(0, length: .max, "bytes=9223372036854775806-"),
             seed(1, length: 0, "bytes 0-9/10"), seed(1, length: 0, "bytes 5-9/*"), seed(1, length: 0, "bytes 0-9223372036854775806/*"),
             seed(1, length: 0, " bytes 1-2/9223372036854775807\t"), seed(2, length: 1 << 20, "") + [0, 0, 0, 0, 0, 0, 0x10, 0, 0],
+            seed(1, length: 0, "bytes 0-9223372036854775807/*"), seed(3, length: 0, "000000000000000123"),
+            seed(3, length: 0, "9223372036854775808"), seed(3, length: 0, "-1"),
         ]
     }
 }

@@ -6,18 +6,21 @@ import Registry
 ///
 /// Mode 0 parses the input as a user would write it (`ImageReference(_:)`),
 /// mode 1 as an image store holds it (`ImageReference(qualified:)`), mode 2
-/// as a registry request (`?ns=` value, a newline, then the path). Properties:
+/// as a registry request (`?ns=` value, a newline, then the path), mode 3 as
+/// a digest (`Digest`, the only form that reaches a file path). Properties:
 /// - `ImageReference(qualified: r.description) == r` for every parsed `r`,
 ///   and printing is idempotent;
 /// - the familiar grammar reads `r.description` back to `r` whenever it can
 ///   name `r`'s registry at all (a dot, a colon, `localhost` or Docker Hub);
 /// - a tag's key is the reference printed without digest, and reads back;
 /// - a parsed route printed as a request path (with `ns=` its registry)
-///   parses to the same route.
+///   parses to the same route;
+/// - a digest parses only from its one spelling (`sha256:` and 64
+///   lower-case hex digits), which it prints back.
 extension FuzzTarget {
     static let reference = FuzzTarget(
         name: "reference",
-        summary: "ImageReference (familiar and qualified) and RegistryRoute parsing; print/parse round trips",
+        summary: "ImageReference (familiar and qualified), RegistryRoute and Digest parsing; print/parse round trips",
         seeds: ReferenceFuzzing.seeds,
         run: ReferenceFuzzing.run)
 }
@@ -26,7 +29,7 @@ enum ReferenceFuzzing {
     static func run(_ bytes: [UInt8]) throws(PropertyViolation) {
         guard let mode = bytes.first else { return }
         let text = String(decoding: bytes.dropFirst(), as: UTF8.self)
-        switch mode % 3 {
+        switch mode % 4 {
         case 0:
             guard let reference = try? ImageReference(text) else { return }
             try checkPrinting(reference)
@@ -37,6 +40,10 @@ enum ReferenceFuzzing {
         case 1:
             guard let reference = try? ImageReference(qualified: text) else { return }
             try checkPrinting(reference)
+        case 3:
+            guard let digest = Digest(text) else { return }
+            try require(digest.description == text, "digest \(text.debugDescription) prints as \(digest)")
+            try require(Digest(sha256: digest.bytes) == digest && digest.bytes.count == 32, "digest bytes of \(digest)")
         default:
             let parts = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, let registry = try? RegistryRoute.registry(fromNamespace: String(parts[0])),
@@ -99,6 +106,8 @@ enum ReferenceFuzzing {
             "docker.io\n/v2/library/ubuntu/manifests/latest", "myhost\n/v2/app/manifests/1", "ghcr.io\n/v2/a/b/blobs/sha256:" + hex,
             "\n/v2/", "registry-1.docker.io\n/v2/ubuntu/manifests/sha256:" + hex, "Myhost:5000\n/v2/team/app/manifests/v1",
         ]
+        let digests = ["sha256:" + hex, "sha256:" + hex.uppercased(), "sha512:" + hex + hex, "sha256:" + hex.dropLast() + "g"]
         return references.flatMap { [[0] + Array($0.utf8), [1] + Array($0.utf8)] } + routes.map { [2] + Array($0.utf8) }
+            + digests.map { [3] + Array($0.utf8) }
     }
 }

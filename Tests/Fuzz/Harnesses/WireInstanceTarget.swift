@@ -65,7 +65,9 @@ enum WireInstanceFuzzing {
                 now = now + .milliseconds(Int64(input.integer(UInt32.self)))
                 event = .tick
             case .localPayload:
-                let generation = input.integer(UInt64.self)
+                // The catalog's generations (wall-clock microseconds) stay
+                // far below the wire's ceiling; the harness keeps to it.
+                let generation = input.integer(UInt64.self) % (SWIM.Limits.maximumGeneration + 1)
                 let payload = input.chunk(maximum: 4096)
                 let delta = input.bool() ? input.chunk(maximum: 1024) : nil
                 event = .localPayload(SWIM.Payload(generation: generation, bytes: payload), delta: delta)

@@ -542,7 +542,7 @@ final class Simulator {
             statistics.nameConflicts += 1
         case .memberRemoved:
             p.knownCount -= 1
-        case .payloadChanged:
+        case .payloadChanged, .implausibleIncarnation:
             break
         }
     }

@@ -1,4 +1,5 @@
-/// Subset of containerd's API (containerd 1.6): blob metadata and reads.
+/// Subset of containerd's API (containerd 1.6): blob metadata, reads and the
+/// status of ingests in progress.
 /// Field names and numbers are the wire contract and must match containerd.
 
 // DO NOT EDIT.
@@ -49,10 +50,24 @@ internal enum Containerd_Services_Content_V1_Content: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "ListStatuses" metadata.
+        internal enum ListStatuses: Sendable {
+            /// Request type for "ListStatuses".
+            internal typealias Input = Containerd_Services_Content_V1_ListStatusesRequest
+            /// Response type for "ListStatuses".
+            internal typealias Output = Containerd_Services_Content_V1_ListStatusesResponse
+            /// Descriptor for "ListStatuses".
+            internal static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "containerd.services.content.v1.Content"),
+                method: "ListStatuses",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "containerd.services.content.v1.Content" service.
         internal static let descriptors: [GRPCCore.MethodDescriptor] = [
             Info.descriptor,
-            Read.descriptor
+            Read.descriptor,
+            ListStatuses.descriptor
         ]
     }
 }
@@ -120,6 +135,31 @@ extension Containerd_Services_Content_V1_Content {
             deserializer: some GRPCCore.MessageDeserializer<Containerd_Services_Content_V1_ReadContentResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Containerd_Services_Content_V1_ReadContentResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ListStatuses" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ingests (writes not yet committed) of a namespace, such as the blobs a
+        /// > pull is fetching. Each filter is a containerd filter over `ref`; none
+        /// > lists every ingest.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Containerd_Services_Content_V1_ListStatusesRequest` message.
+        ///   - serializer: A serializer for `Containerd_Services_Content_V1_ListStatusesRequest` messages.
+        ///   - deserializer: A deserializer for `Containerd_Services_Content_V1_ListStatusesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func listStatuses<Result>(
+            request: GRPCCore.ClientRequest<Containerd_Services_Content_V1_ListStatusesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Containerd_Services_Content_V1_ListStatusesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Containerd_Services_Content_V1_ListStatusesResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Containerd_Services_Content_V1_ListStatusesResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -208,6 +248,42 @@ extension Containerd_Services_Content_V1_Content {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ListStatuses" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Ingests (writes not yet committed) of a namespace, such as the blobs a
+        /// > pull is fetching. Each filter is a containerd filter over `ref`; none
+        /// > lists every ingest.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Containerd_Services_Content_V1_ListStatusesRequest` message.
+        ///   - serializer: A serializer for `Containerd_Services_Content_V1_ListStatusesRequest` messages.
+        ///   - deserializer: A deserializer for `Containerd_Services_Content_V1_ListStatusesResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        internal func listStatuses<Result>(
+            request: GRPCCore.ClientRequest<Containerd_Services_Content_V1_ListStatusesRequest>,
+            serializer: some GRPCCore.MessageSerializer<Containerd_Services_Content_V1_ListStatusesRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Containerd_Services_Content_V1_ListStatusesResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Containerd_Services_Content_V1_ListStatusesResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Containerd_Services_Content_V1_Content.Method.ListStatuses.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -265,6 +341,37 @@ extension Containerd_Services_Content_V1_Content.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Containerd_Services_Content_V1_ReadContentRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Containerd_Services_Content_V1_ReadContentResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListStatuses" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ingests (writes not yet committed) of a namespace, such as the blobs a
+    /// > pull is fetching. Each filter is a containerd filter over `ref`; none
+    /// > lists every ingest.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Containerd_Services_Content_V1_ListStatusesRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func listStatuses<Result>(
+        request: GRPCCore.ClientRequest<Containerd_Services_Content_V1_ListStatusesRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Containerd_Services_Content_V1_ListStatusesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.listStatuses(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Containerd_Services_Content_V1_ListStatusesRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Containerd_Services_Content_V1_ListStatusesResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -332,6 +439,41 @@ extension Containerd_Services_Content_V1_Content.ClientProtocol {
             metadata: metadata
         )
         return try await self.read(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ListStatuses" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Ingests (writes not yet committed) of a namespace, such as the blobs a
+    /// > pull is fetching. Each filter is a containerd filter over `ref`; none
+    /// > lists every ingest.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    internal func listStatuses<Result>(
+        _ message: Containerd_Services_Content_V1_ListStatusesRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Containerd_Services_Content_V1_ListStatusesResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Containerd_Services_Content_V1_ListStatusesRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.listStatuses(
             request: request,
             options: options,
             onResponse: handleResponse
