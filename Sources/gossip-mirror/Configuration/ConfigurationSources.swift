@@ -21,7 +21,7 @@ enum ConfigurationSources {
         var flag = false
 
         /// `GOSSIP_MIRROR_GOSSIP_ADDR` for `gossip-addr`.
-        var environmentName: String { "GOSSIP_MIRROR_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
+        var environmentName: String { "GOSSIP_MIRROR_" + String(name.uppercased().map { $0 == "-" ? "_" : $0 }) }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -118,7 +118,9 @@ enum ConfigurationSources {
     private static func loadYAML(_ path: String, readFile: (String) throws -> String) throws -> [String: FileValue] {
         let text = try readFile(path)
         let document: Node?
-        do { document = try Yams.compose(yaml: text) } catch {
+        // UTF-8 given, not `.default`, which reads the whole process
+        // environment on every parse to choose.
+        do { document = try Yams.compose(yaml: text, .default, .default, .utf8) } catch {
             throw Failure(description: "config file \(path) is not valid YAML: \(error)")
         }
         guard let document else { return [:] }

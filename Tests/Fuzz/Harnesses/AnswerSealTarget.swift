@@ -33,7 +33,7 @@ enum AnswerSealFuzzing {
     static func run(_ bytes: [UInt8]) async throws(PropertyViolation) {
         var input = FuzzInput(bytes)
         let mode = input.byte() % 2
-        let now = Date(timeIntervalSince1970: TimeInterval(input.integer(UInt64.self) % (1 << 40)))
+        let now = Date(timeIntervalSince1970: TimeInterval(input.integer(UInt64.self) % PeerTokenFuzzing.latestTime))
         let status = Int(input.integer(UInt16.self) % 1000)
         var headers = HTTPHeaders()
         for name in covered where input.bool() {

@@ -28,7 +28,11 @@ enum RangeFuzzing {
     static func run(_ bytes: [UInt8]) throws(PropertyViolation) {
         var input = FuzzInput(bytes)
         let mode = input.byte() % 4
-        let length = Int64(input.integer(UInt64.self) >> 1)  // 0...Int64.max
+        // Content of up to 10^18 - 1 bytes (an exabyte): every number in a
+        // range header then has at most 18 digits, all `StrictDecimal`
+        // reads. (Ranges of longer content would print 19 digits, which the
+        // relay's `Content-Range` reader refuses: no such blob exists.)
+        let length = Int64(input.integer(UInt64.self) % 1_000_000_000_000_000_000)
         switch mode {
         case 0:
             let header = String(decoding: input.rest(), as: UTF8.self)
@@ -74,13 +78,13 @@ enum RangeFuzzing {
         func seed(_ mode: UInt8, length: Int64, _ text: String) -> [UInt8] {
             var builder = FuzzInput.Builder()
             builder.byte(mode)
-            builder.integer(UInt64(length) << 1)
+            builder.integer(UInt64(length))
             builder.raw(Array(text.utf8))
             return builder.bytes
         }
         return [
             seed(0, length: 1000, "bytes=0-499"), seed(0, length: 1000, "bytes=500-"), seed(0, length: 1000, "bytes=-200"),
-            seed(0, length: 10, "bytes= 3-999999999999999999"), seed(0, length: .max, "bytes=9223372036854775806-"),
+            seed(0, length: 10, "bytes= 3-999999999999999999"), seed(0, length: 999_999_999_999_999_999, "bytes=999999999999999998-"),
             seed(1, length: 0, "bytes 0-9/10"), seed(1, length: 0, "bytes 5-9/*"), seed(1, length: 0, "bytes 0-9223372036854775806/*"),
             seed(1, length: 0, " bytes 1-2/9223372036854775807\t"), seed(2, length: 1 << 20, "") + [0, 0, 0, 0, 0, 0, 0x10, 0, 0],
             seed(1, length: 0, "bytes 0-9223372036854775807/*"), seed(3, length: 0, "000000000000000123"),

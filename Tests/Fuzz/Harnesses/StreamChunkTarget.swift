@@ -49,10 +49,13 @@ enum StreamChunkFuzzing {
         let streamID = input.integer(UInt64.self)
         let tamper = input.byte() % 5
         let at = Int(input.integer(UInt16.self))
-        let size = 1 + Int(input.integer(UInt16.self)) % (3 * StreamChunk.capacity)
+        // One, two or three chunks (the third holding one byte at most).
+        let size = 1 + Int(input.integer(UInt16.self)) % (2 * StreamChunk.capacity + 1)
         let knownInAdvance = input.bool()
         let pattern = input.rest()
-        let message = (0..<size).map { pattern.isEmpty ? UInt8(truncatingIfNeeded: $0) : pattern[$0 % pattern.count] }
+        let unit = pattern.isEmpty ? [0x5A] : pattern
+        var message = [UInt8](repeating: 0, count: size)
+        for index in 0..<size { message[index] = unit[index % unit.count] }
         var chunks: [[UInt8]] = []
         for body in StreamChunk.split(message, direction: direction, streamID: streamID) {
             let sealed = envelope.seal(body, with: keyring, timestamp: 1_700_000_000_000)
