@@ -18,7 +18,8 @@
 #
 # Environment: FUZZ_CONFIGURATION (release; debug builds faster and runs
 # slower), FUZZ_NICE (10: the machine is shared), SCRATCH (.build-fuzz),
-# FUZZ_FLAGS (extra libFuzzer flags, e.g. "-max_len=8192").
+# FUZZ_FLAGS (extra libFuzzer flags, e.g. "-max_len=8192"), FUZZ_BUILD (0: run
+# the driver already built, e.g. while a rebuild of changed code is pending).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,9 @@ scratch="${SCRATCH:-.build-fuzz}"
 
 # The fuzz flags (-sanitize=fuzzer,address on this package's code) are in
 # Package.swift, behind GOSSIP_MIRROR_FUZZ=1.
+if [ "${FUZZ_BUILD:-1}" = 0 ]; then
+  echo "== using the built gossip-mirror-fuzz ($configuration, scratch path $scratch; FUZZ_BUILD=0)"
+else
 echo "== build gossip-mirror-fuzz ($configuration, scratch path $scratch)"
 log="$(mktemp)"
 start=$(date +%s)
@@ -55,6 +59,7 @@ if ! GOSSIP_MIRROR_FUZZ=1 nice -n "$niceness" swift build -c "$configuration" --
 fi
 echo "built in $(( $(date +%s) - start )) s"
 rm -f "$log"
+fi
 driver="$scratch/$configuration/gossip-mirror-fuzz"
 
 if [ -n "$list" ]; then "$driver" --list; exit 0; fi

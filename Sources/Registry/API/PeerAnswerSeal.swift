@@ -81,13 +81,12 @@ public struct PeerAnswerSeal: Sendable {
         guard parts.count == 3, parts[0] == Self.version,
             let time = StrictDecimal.parse(parts[1], maximumDigits: PeerCredentials.maximumTimeDigits),
             credentials.isFresh(time, now: now),
-            parts[2].utf8.count == PeerCredentials.macCharacters,
-            let mac = Data(base64Encoded: String(parts[2])), mac.count == 32
+            let mac = PeerCredentials.canonicalMAC(parts[2])
         else { return false }
         let message = Self.message(
             time: time, responder: responder, token: token, method: method, target: target,
             fields: Fields(status: head.status, headers: head.headers))
-        for key in await credentials.keys() where key.verify(Array(mac), for: message, context: Self.context) {
+        for key in await credentials.keys() where key.verify(mac, for: message, context: Self.context) {
             return true
         }
         return false
