@@ -50,9 +50,13 @@ enum ConfigurationSources {
     ) throws -> [String] {
         guard let subcommand = arguments.first, let known = options[subcommand] else { return arguments }
         var merged = arguments
+        // Split at the first `=` scalar, not Character: in `--name=҇` the `=`
+        // and a combining mark are one Character, and the option was not
+        // seen as given (found by fuzzing: merging twice added it again).
         let given = Set(arguments.compactMap { arg -> String? in
             guard arg.hasPrefix("--") else { return nil }
-            return String(arg.dropFirst(2).split(separator: "=", maxSplits: 1).first ?? "")
+            let scalars = arg.unicodeScalars.dropFirst(2)
+            return String(String.UnicodeScalarView(scalars.prefix { $0 != "=" }))
         })
         var file: [String: FileValue] = [:]
         if let path = configPath(arguments, environment) {

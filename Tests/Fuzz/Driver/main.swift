@@ -66,6 +66,15 @@ if arguments.count == 3, arguments[1] == "--seeds" {
 
 Selected.target = target
 let callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt = { data, size in
+    LLVMFuzzerTestOneInput(data, size)
+}
+
+/// libFuzzer's entry point. `LLVMFuzzerRunDriver` below is given it as the
+/// callback; it is also exported under its C name because debug builds link
+/// libFuzzer's own `main` object, which references it (SwiftPM's `main`
+/// still runs: this file).
+@_cdecl("LLVMFuzzerTestOneInput")
+func LLVMFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? []
     let target = Selected.target!
     var violation: PropertyViolation?
