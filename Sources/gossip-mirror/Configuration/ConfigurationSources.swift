@@ -83,11 +83,17 @@ enum ConfigurationSources {
                 for value in values { merged.append(try flagArgument(option.name, value)) }
                 continue
             }
-            // `--name=value`, so that a value starting with `-` is not read as an
-            // option (ArgumentParser reads `--name=` as a missing value, though).
-            for value in values { merged += value.isEmpty ? ["--\(option.name)", value] : ["--\(option.name)=\(value)"] }
+            for value in values { merged += argument(option.name, value) }
         }
         return merged
+    }
+
+    /// A value starting with `-` as `--name=value`, so that it is not read
+    /// as an option; any other as `--name value`: ArgumentParser splits
+    /// `--name=value` at a Character `=`, which a combining mark at the
+    /// start of the value joins (found by fuzzing).
+    static func argument(_ name: String, _ value: String) -> [String] {
+        value.utf8.first == UInt8(ascii: "-") ? ["--\(name)=\(value)"] : ["--\(name)", value]
     }
 
     private static func flagArgument(_ name: String, _ value: String) throws -> String {

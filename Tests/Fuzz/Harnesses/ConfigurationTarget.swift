@@ -75,7 +75,7 @@ enum ConfigurationFuzzing {
         if let expected {
             // The values reach the command line as written, in order.
             let added = Array(merged.dropFirst(arguments.count))
-            let written = expected.values.flatMap { $0.isEmpty ? ["--\(expected.option)", ""] : ["--\(expected.option)=\($0)"] }
+            let written = expected.values.flatMap { ConfigurationSources.argument(expected.option, $0) }
             try require(added == written, "\(expected.option) = \(expected.values) merged as \(added)")
         }
         #if !GOSSIP_MIRROR_FUZZ
