@@ -18,7 +18,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
-        // containerd's gRPC API (Catalog/Containerd); generated code is committed.
+        // containerd's gRPC API (Catalog/ContainerdStore); generated code is committed.
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
@@ -61,7 +61,7 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            exclude: ["Containerd/Protos"]
+            exclude: ["ContainerdStore/Protos"]
         ),
         // The OCI HTTP front: local serve, peer routing, digest verification.
         .target(
@@ -92,13 +92,15 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip"]),
-        // Helpers for tests that drive real processes (containerd, docker-registry, skopeo).
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "TestSupport"]),
+        // The tests' one harness: waiting, scratch directories, processes (reaped), OCI layouts,
+        // real containerd and docker-registry.
         .target(
             name: "TestSupport",
             dependencies: [
                 "Catalog",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/TestSupport"
         ),
@@ -109,13 +111,13 @@ let package = Package(
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ]
         ),
-        .testTarget(name: "RegistryTests", dependencies: ["Registry"]),
+        .testTarget(name: "RegistryTests", dependencies: ["Registry", "TestSupport"]),
         // The executable's own decisions (@testable import gossip_mirror): configuration
         // sources and option wiring, status access, logging, build info, metrics text.
         .testTarget(
             name: "GossipMirrorTests",
             dependencies: [
-                "gossip-mirror", "Registry", "Gossip", "Catalog",
+                "gossip-mirror", "Registry", "Gossip", "Catalog", "TestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,6 +1,7 @@
 @testable import Catalog
 import Foundation
 import Testing
+import TestSupport
 
 /// The ingest pieces that do not need a daemon: ref parsing (one row per
 /// case), the ingest directory scan, and following a file that another task

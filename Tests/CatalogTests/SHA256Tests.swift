@@ -24,7 +24,7 @@ import Testing
     }
 
     /// Padding boundaries (55/56/64 bytes…) and a 3 MB file, against coreutils.
-    @Test func matchesSha256sum() throws {
+    @Test func matchesSha256sum() async throws {
         let directory = try ScratchDirectory("sha256")
         defer { directory.remove() }
         var rng = SplitMix64(seed: 2024)
@@ -37,15 +37,7 @@ import Testing
             expected[path] = SHA256.hash(bytes).hex
         }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
-        process.arguments = lengths.map { directory.path + "/file-\($0)" }
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
+        let text = try await Subprocess.run(["sha256sum"] + lengths.map { directory.path + "/file-\($0)" }).stdout
 
         var checked = 0
         for line in text.split(separator: "\n") {

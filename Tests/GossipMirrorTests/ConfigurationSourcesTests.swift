@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import TestSupport
 
 @testable import gossip_mirror
 
@@ -8,18 +9,17 @@ import Testing
 /// environment) and their precedence, through the same merge and parse
 /// `main` uses.
 @Suite struct ConfigurationSourcesTests {
-    /// A YAML file in a fresh directory; removed by `remove()`.
+    /// A YAML file in a scratch directory; removed by `remove()`.
     struct ConfigFile {
-        let directory: String
-        var path: String { directory + "/config.yaml" }
+        let directory: ScratchDirectory
+        var path: String { directory.appending("config.yaml") }
 
         init(_ yaml: String) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("gm-config-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try yaml.write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
+            directory = try ScratchDirectory("gm-config")
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         }
 
-        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+        func remove() { directory.remove() }
     }
 
     /// Merges and parses as `gossip-mirror SUBCOMMAND ARGUMENTS` would.

@@ -1,4 +1,5 @@
 import Catalog
+import Gossip
 import NIOHTTP1
 import Testing
 
@@ -12,7 +13,7 @@ import Testing
 
     static let messages: [ClaimMessage] = [
         ClaimMessage(digest: digest, member: "host-1", operation: .ask(unreachable: nil)),
-        ClaimMessage(digest: digest, member: "node_a.example", operation: .ask(unreachable: "host.2")),
+        ClaimMessage(digest: digest, member: "node-a.b_c", operation: .ask(unreachable: "Host.2")),
         ClaimMessage(digest: digest, member: "host-1", operation: .ask(unreachable: "host-3")),
         ClaimMessage(digest: digest, member: "host-1", operation: .renew),
         ClaimMessage(digest: digest, member: "host-1", operation: .release(completed: true)),
@@ -32,10 +33,10 @@ import Testing
         ("/_gossip-mirror/v1/claims/sha256:\(hex)/x", ["member": "a", "op": "ask"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["op": "ask"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "", "op": "ask"]),
-        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": String(repeating: "m", count: 254), "op": "ask"]),
-        // Names SWIM would not admit (`SWIM.MemberName`).
+        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": String(repeating: "m", count: SWIM.MemberName.maximumLength + 1), "op": "ask"]),
+        // Only what SWIM admits as a member name (`SWIM.MemberName`).
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "node a/b?&=%", "op": "ask"]),
-        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "ask", "unreachable": "-b"]),
+        ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "ask", "unreachable": "host 2"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a\u{0}b", "op": "ask"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a", "op": "steal"]),
         ("/_gossip-mirror/v1/claims/sha256:\(hex)", ["member": "a"]),
@@ -51,7 +52,7 @@ import Testing
     }
 
     static let answers: [ClaimAnswer] = [
-        .decision(.fetch), .decision(.follow("host-2")), .decision(.follow("a_b.c")), .decision(.none),
+        .decision(.fetch), .decision(.follow("host-2")), .decision(.follow("node-a.b_c")), .decision(.none),
         .renewal(.renewed), .renewal(.adopted), .renewal(.superseded(by: "host-4")), .released,
     ]
 

@@ -90,6 +90,18 @@ import Testing
         #expect(!(await credentials.verify(respelled, method: "GET", target: "/v2/", now: Self.now)))
     }
 
+    /// The time with a leading zero is another spelling of the same token:
+    /// refused (found by the peer-token fuzz target). One row per spelling.
+    @Test(arguments: ["0", "00", "000000"])
+    func timesWithLeadingZerosAreRefused(zeros: String) async throws {
+        let key = ClusterKey.generate()
+        let credentials = PeerCredentials(nodeName: "holder") { [key] }
+        let token = try #require(await credentials.token(method: "GET", target: "/v2/", destination: "holder", now: Self.now))
+        var fields = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        fields[1] = zeros + fields[1]
+        #expect(!(await credentials.verify(fields.joined(separator: "."), method: "GET", target: "/v2/", now: Self.now)))
+    }
+
     @Test func freshnessNeverOverflows() {
         let credentials = PeerCredentials(nodeName: "n") { [] }
         #expect(credentials.isFresh(1_800_000_000, now: Self.now))

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Registry
 
@@ -41,7 +42,7 @@ import Testing
         verifier.update(try #require(try await iterator.next()))
 
         // Stop reading: the fetcher must pause the transfer, not buffer the blob.
-        #expect(await pollUntil { body.statistics.isPaused })
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { body.statistics.isPaused } != nil)
         let paused = body.statistics
         #expect(paused.bufferedBytes <= paused.bufferLimit)
         #expect(paused.bufferLimit == 256 * 1024)
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func refusedConnectionFailsFast() async throws {
-        let port = try closedLoopbackTestPort()
+        let port = try SocketProbes.freeLoopbackPort()
         let fetcher = PeerFetcher()
         var latencies: [Duration] = []
         for _ in 0..<10 {
@@ -227,9 +228,9 @@ import Testing
         consumer.cancel()
         let result = await consumer.result
         #expect(throws: PeerFetchError.cancelled) { try result.get() }
-        #expect(await pollUntil { probe.droppedEarly }, "the server saw the connection close")
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { probe.droppedEarly } != nil, "the server saw the connection close")
         #expect(probe.produced < total)
-        #expect(await pollUntil { fetcher.statistics.transfersActive == 0 })
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { fetcher.statistics.transfersActive == 0 } != nil)
     }
 
     /// While paused, libcurl calls no callback that could refuse data: only
@@ -245,7 +246,7 @@ import Testing
             var iterator = response.body.makeAsyncIterator()
             var count = 0
             while count < 1 << 20, let chunk = try await iterator.next() { count += chunk.readableBytes }
-            guard await pollUntil({ response.body.statistics.isSettledPause }) else { throw FetchTestFailure("never paused") }
+            guard await poll(timeout: .seconds(5), every: .milliseconds(5), { response.body.statistics.isSettledPause }) != nil else { throw FetchTestFailure("never paused") }
             signalPaused.yield()
             try await Task.sleep(for: .seconds(3600))  // a consumer busy elsewhere, until cancelled
         }
@@ -253,9 +254,9 @@ import Testing
         _ = await iterator.next()
         consumer.cancel()
         _ = await consumer.result
-        #expect(await pollUntil { probe.droppedEarly }, "the server saw the connection close")
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { probe.droppedEarly } != nil, "the server saw the connection close")
         #expect(probe.produced < total)
-        #expect(await pollUntil { fetcher.statistics.transfersActive == 0 && fetcher.statistics.bufferedBytes == 0 })
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { fetcher.statistics.transfersActive == 0 && fetcher.statistics.bufferedBytes == 0 } != nil)
     }
 
     @Test func droppingAPausedBodyAbortsTheTransfer() async throws {
@@ -270,11 +271,11 @@ import Testing
                 count += chunk.readableBytes
                 if count >= 1 << 20 { break }
             }
-            #expect(await pollUntil { response.body.statistics.isSettledPause })
+            #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { response.body.statistics.isSettledPause } != nil)
         }
-        #expect(await pollUntil { probe.droppedEarly }, "the server saw the connection close")
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { probe.droppedEarly } != nil, "the server saw the connection close")
         #expect(probe.produced < total)
-        #expect(await pollUntil { fetcher.statistics.transfersActive == 0 && fetcher.statistics.bufferedBytes == 0 })
+        #expect(await poll(timeout: .seconds(5), every: .milliseconds(5)) { fetcher.statistics.transfersActive == 0 && fetcher.statistics.bufferedBytes == 0 } != nil)
     }
 
     @Test func statusesAreAnswersAndHeadHasNoBody() async throws {

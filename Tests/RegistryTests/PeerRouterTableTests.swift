@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Registry
 
@@ -68,7 +69,7 @@ import Testing
             let image = try world.layout("holder")
             let holder = try await world.node("holder", layout: image.path)
             let relay = try await world.node("relay")
-            let ghost = TestNode.Ghost(name: "ghost", registryAddress: "127.0.0.1:\(try closedLoopbackTestPort())", claims: holder)
+            let ghost = TestNode.Ghost(name: "ghost", registryAddress: "127.0.0.1:\(try SocketProbes.freeLoopbackPort())", claims: holder)
             await TestNode.link([relay, holder], rtt: ["ghost": .milliseconds(1), "holder": .milliseconds(5)], ghosts: [ghost])
             let started = ContinuousClock.now
             try await world.expectWhole(image.layers[0], from: relay, path: image.blobPath(image.layers[0]))
@@ -170,12 +171,12 @@ import Testing
 
     /// One row's nodes, layouts and client.
     final class World: Sendable {
-        let scratch: TestScratch
+        let scratch: ScratchDirectory
         let key = ClusterKey.generate()
         let client = PeerFetcher()
         private let nodes = NodeList()
 
-        init() throws { scratch = try TestScratch("gm-router") }
+        init() throws { scratch = try ScratchDirectory("gm-router") }
 
         func layout(_ name: String) throws -> TestLayout {
             try TestLayout.write(to: "\(scratch.path)/\(name)", layerSizes: [PeerRouterTableTests.small, PeerRouterTableTests.large])
@@ -221,7 +222,7 @@ import Testing
         /// Every lease ended: polled, because a streamed body's last lease
         /// ends just after its last byte went out.
         func expectNothingInFlight() async throws {
-            let settled = await pollUntil(within: .seconds(5)) { self.nodes.all.allSatisfy { $0.peers.totalInFlight == 0 } }
+            let settled = await poll(timeout: .seconds(5), every: .milliseconds(5)) { self.nodes.all.allSatisfy { $0.peers.totalInFlight == 0 } } != nil
             #expect(settled, "attempts left in flight: \(nodes.all.map { "\($0.name)=\($0.peers.totalInFlight)" })")
         }
 

@@ -4,18 +4,19 @@ import Gossip
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 
 @testable import Registry
 
 /// Issue 9's registry findings, in process: OCI-layout stores, real handlers
 /// and peer clients, `HTTPServer`s on loopback.
 @Suite struct SecurityFindingsTests {
-    let scratch: TestScratch
+    let scratch: ScratchDirectory
     let key = ClusterKey.generate()
     let client = PeerFetcher()
 
     init() throws {
-        scratch = try TestScratch("gm-findings")
+        scratch = try ScratchDirectory("gm-findings")
     }
 
     func layout(_ name: String, reference: String = "docker.io/test/app:v1", layerSizes: [Int] = [3000, 2_000_000], seed: UInt64 = 1)

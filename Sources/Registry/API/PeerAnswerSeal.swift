@@ -79,7 +79,7 @@ public struct PeerAnswerSeal: Sendable {
         guard let value = head.headers.first(name: Self.header), value.utf8.count <= Self.maximumLength else { return false }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == Self.version,
-            let time = StrictDecimal.parse(parts[1], maximumDigits: PeerCredentials.maximumTimeDigits),
+            let time = PeerCredentials.canonicalTime(parts[1]),
             credentials.isFresh(time, now: now),
             let mac = PeerCredentials.canonicalMAC(parts[2])
         else { return false }

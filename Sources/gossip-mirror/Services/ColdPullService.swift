@@ -44,21 +44,22 @@ struct ColdPullService: Service {
 
     /// Announces `fetching` in this node's metadata (`FetchAnnouncement`),
     /// keeping every other key. The oldest entries give way when the whole
-    /// would exceed what SWIM carries (`WireCodec.maximumMetadataSize`):
-    /// an announcement is a hint, the other keys are not.
+    /// would not be what SWIM carries (`WireCodec.validate(metadata:)`: at
+    /// most `maximumMetadataSize` bytes): an announcement is a hint, the
+    /// other keys are not.
     static func announce(_ fetching: [Digest], on node: GossipNode) async {
         let current = await node.myself.metadata
         var metadata = current
         var announced = fetching.suffix(FetchAnnouncement.maximumEntries)
         while true {
             metadata[FetchAnnouncement.metadataKey] = FetchAnnouncement.encode(Array(announced))
-            if WireCodec.encodeMetadata(metadata).count <= WireCodec.maximumMetadataSize { break }
+            if (try? WireCodec.validate(metadata: metadata)) != nil { break }
             guard !announced.isEmpty else { return }
             announced = announced.dropFirst()
         }
         guard metadata != current else { return }
-        // Refused only for metadata that would not decode on every member:
-        // digests' hex prefixes and commas under a letters-only key always do.
+        // Cannot fail: the whole was checked against the size limit above,
+        // and the other keys were accepted before.
         try? await node.updateMetadata(metadata)
     }
 }

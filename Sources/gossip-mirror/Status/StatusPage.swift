@@ -42,12 +42,11 @@ enum StatusPage {
         guard let cold else { return "" }
         guard cold.enabled else { return "\ncold pulls: off\n" }
         let c = cold.counts
-        let decisions = c.decisions.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
         var text = """
 
             cold pulls: fetching \(cold.fetching.count) for the cluster, serving \(c.followersServed) followers \
             (\(c.ingestServedBytes) bytes so far); followed \(c.followedBytes) bytes instead of the upstream, \
-            \(c.followFailures) follows failed; answers: \(decisions.isEmpty ? "none yet" : decisions)
+            \(c.followFailures) follows failed; answers: \(cold.answers)
             claims coordinated here: \(c.claimsFetching) fetching, \(c.claimsCompleted) completed, \(c.claimFollowers) followers
 
             """

@@ -9,7 +9,8 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
     public var streamsFailed = 0
     /// Datagrams and frames no installed key could open (wrong key or label, tampered).
     public var rejectedUnauthenticated = 0
-    /// Sealed messages outside the clock window, or seen before.
+    /// Sealed messages outside the clock window, stamped before the node
+    /// started, or seen before.
     public var rejectedReplayed = 0
     /// Messages that opened but did not decode (or stream chunks that do not
     /// continue their stream).

@@ -21,9 +21,9 @@ import Darwin
 /// one that finds the send buffer full (EAGAIN; UDP may drop anyway).
 ///
 /// `Sendable`: the descriptor sits in an atomic, sendto(2) on one socket is
-/// safe from any thread, and `close()` swaps it for -1 first. The owner (the
-/// `GossipNode` actor) sends and closes from its own isolation, so a send
-/// never races the close and finds a descriptor number already reused.
+/// safe from any thread, and `close()` swaps it for -1 first. The owner
+/// (`NIOTransport`) sends and closes under one lock, so a send never races
+/// the close and finds a descriptor number already reused.
 final class DatagramSocket: Sendable {
     private let descriptor: Atomic<CInt>
 
