@@ -129,6 +129,23 @@ import Testing
         #expect(Array(snapshot.tags.keys) == ["registry.local/app:1"])
     }
 
+    /// containerd names an image pulled from a dot-less registry `myhost/app:1`
+    /// and asks the mirror for it with `?ns=myhost`: the tag must be
+    /// advertised under the key that request builds, not as a Docker Hub name.
+    @Test func storeNamesAreReadAsQualifiedNames() async throws {
+        let fixture = try TwoImages(seed: 65)
+        defer { fixture.directory.remove() }
+        try fixture.layout.writeIndex([
+            (fixture.app.manifest, [OCILayoutStore.containerdImageNameAnnotation: "myhost/app:1"]),
+            (fixture.tool.manifest, [OCILayoutStore.containerdImageNameAnnotation: "Myhost:5000/tool:2"]),
+        ])
+        let catalog = LocalCatalog(store: try fixture.store(), configuration: .init())
+        await catalog.refresh()
+        let requested = try ImageReference(registry: "myhost", repository: "app", tag: "1")
+        #expect(Set(await catalog.snapshot.tags.keys) == [requested.tagKey!, "myhost:5000/tool:2"])
+        #expect(await catalog.resolve(requested) == fixture.app.manifest)
+    }
+
     @Test func concurrentRefreshesShareScans() async throws {
         let fixture = try TwoImages(seed: 65)
         defer { fixture.directory.remove() }

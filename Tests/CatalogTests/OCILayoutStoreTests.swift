@@ -16,7 +16,7 @@ import Testing
         try layout.writeIndex([
             (images[0], [Self.refName: "1.0"]),                                   // bare tag → default repository
             (images[1], [Self.refName: "ghcr.io/owner/tool:2"]),                  // full reference
-            (images[2], [Self.refName: "3.0", Self.containerdName: "busybox:1.36"]),  // containerd's name wins
+            (images[2], [Self.refName: "3.0", Self.containerdName: "docker.io/library/busybox:1.36"]),  // containerd's name wins (fully qualified, as ctr export writes it)
             (images[3], [:]),                                                     // unnamed → default@digest
             (images[4], [Self.refName: "Not A Tag!"]),                           // invalid → skipped
             (images[5], [Self.refName: "1.0"]),                                   // repeated name → skipped

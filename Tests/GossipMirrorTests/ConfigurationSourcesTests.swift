@@ -30,6 +30,18 @@ import TestSupport
         return try Command.parse(Array(merged.dropFirst()))
     }
 
+    /// Merging its own output adds nothing, whatever the values hold (found
+    /// by fuzzing: a value starting with a combining mark made `=` and the
+    /// mark one Character, and the option was added a second time). One
+    /// row per value.
+    @Test(arguments: ["plain", "-dash", "\u{0487}", "\u{0301}x", "a=b", ""])
+    func mergingIsIdempotent(value: String) throws {
+        let file = try ConfigFile("containerd-namespace: \"\(value)\"\n")
+        defer { file.remove() }
+        let merged = try ConfigurationSources.merge(arguments: ["run", "--config", file.path], environment: [:])
+        #expect(try ConfigurationSources.merge(arguments: merged, environment: [:]) == merged)
+    }
+
     @Test func flagOnly() throws {
         let run = try Self.parse(Run.self, ["--gossip-addr", "10.0.0.1:7000", "--join", "a:1", "--join", "b:2"])
         #expect(run.gossipAddr == "10.0.0.1:7000")
