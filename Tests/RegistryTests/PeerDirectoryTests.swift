@@ -69,3 +69,23 @@ import Testing
         #expect(directory.candidates(for: SummaryKey(digest)).isEmpty)
     }
 }
+
+extension PeerDirectoryTests {
+    /// Bans run on the monotonic clock: one set at an instant lasts exactly
+    /// `banDuration` from it, whatever the wall clock does meanwhile (a wall
+    /// clock stepped back used to extend it by the step).
+    @Test func bansLastTheirDurationOnTheMonotonicClock() throws {
+        let digest = try #require(Digest("sha256:" + String(repeating: "ef", count: 32)))
+        var filter = BloomFilter(expectedCount: 10)
+        filter.insert(digest)
+        let directory = PeerDirectory(selfName: "me", banDuration: .seconds(600))
+        directory.update(members: [Self.member("liar", "10.0.0.2")])
+        directory.setSummary(of: "liar", bytes: filter.serialized())
+        let at = ContinuousClock.now
+        directory.settle("liar", .lied, now: at)
+        for (offset, banned) in [(Duration.zero, true), (.seconds(599), true), (.seconds(601), false)] {
+            #expect(directory.isBanned("liar", now: at + offset) == banned, "at +\(offset)")
+            #expect(directory.candidates(for: SummaryKey(digest), now: at + offset).isEmpty == banned, "at +\(offset)")
+        }
+    }
+}

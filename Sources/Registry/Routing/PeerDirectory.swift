@@ -24,6 +24,10 @@ public struct PeerCandidate: Hashable, Sendable {
 /// A `Mutex` rather than an actor: lookups are on every request's path and
 /// take microseconds, so a lock is cheaper than an actor hop, and `Mutex`
 /// makes the class `Sendable` without `@unchecked`.
+///
+/// Bans and failure decay run on the monotonic clock (`ContinuousClock`), not
+/// the wall clock: a wall clock stepped back an hour would otherwise extend a
+/// ban set during the jump by that hour (found by the clock-jump fault test).
 public final class PeerDirectory: Sendable {
     struct Peer: Sendable {
         var name: String
@@ -34,21 +38,23 @@ public final class PeerDirectory: Sendable {
         var inFlight = 0
         /// Failures, decaying by half every `failureHalfLife`.
         var failures = 0.0
-        var failuresUpdatedAt = Date.distantPast
+        var failuresUpdatedAt: ContinuousClock.Instant?
         /// Until when the peer is not asked at all (it served wrong bytes).
-        var bannedUntil = Date.distantPast
+        var bannedUntil: ContinuousClock.Instant?
+
+        func isBanned(at now: ContinuousClock.Instant) -> Bool { bannedUntil.map { $0 >= now } ?? false }
     }
 
     private let peers = Mutex<[String: Peer]>([:])
     private let selfName: String
     /// How long a peer that served bytes not matching their digest is not asked.
-    public let banDuration: TimeInterval
-    public let failureHalfLife: TimeInterval
+    public let banDuration: Duration
+    public let failureHalfLife: Duration
 
     public init(selfName: String, banDuration: Duration = .seconds(600), failureHalfLife: Duration = .seconds(30)) {
         self.selfName = selfName
-        self.banDuration = banDuration.seconds
-        self.failureHalfLife = failureHalfLife.seconds
+        self.banDuration = banDuration
+        self.failureHalfLife = failureHalfLife
     }
 
     /// Updates membership facts (called on membership events and periodically).
@@ -97,10 +103,10 @@ public final class PeerDirectory: Sendable {
 
     /// Alive peers whose summary may contain `key`, best first: fewer recent
     /// failures, lower round-trip time, fewer attempts in flight.
-    public func candidates(for key: SummaryKey, now: Date = Date()) -> [PeerCandidate] {
+    public func candidates(for key: SummaryKey, now: ContinuousClock.Instant = .now) -> [PeerCandidate] {
         peers.withLock { peers in
             var out: [PeerCandidate] = []
-            for peer in peers.values where peer.active && peer.bannedUntil < now {
+            for peer in peers.values where peer.active && !peer.isBanned(at: now) {
                 guard let address = peer.registryAddress, let summary = peer.summary, summary.mightContain(key) else { continue }
                 out.append(PeerCandidate(name: peer.name, registryAddress: address, roundTripTime: peer.roundTripTime, score: score(peer, now)))
             }
@@ -117,8 +123,8 @@ public final class PeerDirectory: Sendable {
     public func isAlive(_ name: String) -> Bool { peers.withLock { $0[name]?.active ?? false } }
 
     /// Whether `name` served bytes that did not match their digest recently.
-    public func isBanned(_ name: String, now: Date = Date()) -> Bool {
-        peers.withLock { ($0[name]?.bannedUntil ?? .distantPast) >= now }
+    public func isBanned(_ name: String, now: ContinuousClock.Instant = .now) -> Bool {
+        peers.withLock { $0[name]?.isBanned(at: now) ?? false }
     }
 
     /// Attempts to `name` in flight now.
@@ -129,14 +135,14 @@ public final class PeerDirectory: Sendable {
 
     /// Lower is better: round-trip time in milliseconds (1 ms when unknown)
     /// scaled by load, plus 50 ms per recent failure.
-    private func score(_ peer: Peer, _ now: Date) -> Double {
+    private func score(_ peer: Peer, _ now: ContinuousClock.Instant) -> Double {
         let rtt = peer.roundTripTime.map { max(0.05, $0.seconds * 1000) } ?? 1
         return rtt * Double(1 + peer.inFlight) + 50 * decayed(peer, now)
     }
 
-    private func decayed(_ peer: Peer, _ now: Date) -> Double {
-        let age = now.timeIntervalSince(peer.failuresUpdatedAt)
-        return peer.failures * pow(0.5, max(0, age) / failureHalfLife)
+    private func decayed(_ peer: Peer, _ now: ContinuousClock.Instant) -> Double {
+        guard let since = peer.failuresUpdatedAt else { return peer.failures }
+        return peer.failures * pow(0.5, max(0, (now - since).seconds) / failureHalfLife.seconds)
     }
 
     /// An attempt at `peer` begins; `onEnd` hears how it ended (after the
@@ -147,7 +153,7 @@ public final class PeerDirectory: Sendable {
             peers.withLock { peers in
                 guard var entry = peers[peer.name] else { return }
                 entry.inFlight = max(0, entry.inFlight - 1)
-                judge(&entry, outcome, now: Date())
+                judge(&entry, outcome, now: .now)
                 peers[peer.name] = entry
             }
             onEnd(peer, outcome)
@@ -156,7 +162,7 @@ public final class PeerDirectory: Sendable {
 
     /// Applies a verdict found after the attempts ended (a streamed blob
     /// that failed its digest check at the end): `.lied` bans the peer.
-    func settle(_ name: String, _ outcome: AttemptOutcome, now: Date = Date()) {
+    func settle(_ name: String, _ outcome: AttemptOutcome, now: ContinuousClock.Instant = .now) {
         peers.withLock { peers in
             guard var entry = peers[name] else { return }
             judge(&entry, outcome, now: now)
@@ -166,7 +172,7 @@ public final class PeerDirectory: Sendable {
 
     /// What an outcome does to a peer's standing: the only place penalties
     /// are decided.
-    private func judge(_ peer: inout Peer, _ outcome: AttemptOutcome, now: Date) {
+    private func judge(_ peer: inout Peer, _ outcome: AttemptOutcome, now: ContinuousClock.Instant) {
         switch outcome {
         case .served, .absent, .cancelled:
             break
@@ -174,7 +180,7 @@ public final class PeerDirectory: Sendable {
             peer.failures = decayed(peer, now) + 1
             peer.failuresUpdatedAt = now
         case .lied:
-            peer.bannedUntil = now.addingTimeInterval(banDuration)
+            peer.bannedUntil = now + banDuration
         }
     }
 }
