@@ -23,14 +23,16 @@ enum LoopbackCluster {
         nodes.map { "==== \($0.name)\n" + String($0.log.suffix(4000)) }.joined(separator: "\n")
     }
 
-    /// A node serving the OCI layout at `layout` (created if missing).
+    /// A node serving the OCI layout at `layout` (created if missing);
+    /// `launcher` and `environment` as for `MirrorProcess`.
     static func node(
-        _ name: String, _ host: String, key: String, join: [String], layout: String, dir: ScratchDirectory, extra: [String] = []
+        _ name: String, _ host: String, key: String, join: [String], layout: String, dir: ScratchDirectory, extra: [String] = [],
+        launcher: [String] = [], environment: [String: String] = [:]
     ) throws -> MirrorProcess {
         try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
         return try MirrorProcess(
             name: name, host: host, keyFiles: [key], join: join, directory: dir.path,
-            store: ["--store", "oci-layout", "--oci-layout", layout], extra: extra)
+            store: ["--store", "oci-layout", "--oci-layout", layout], extra: extra, launcher: launcher, environment: environment)
     }
 
     /// The peer path's smallest cluster, on `subnet`: `holder` (.1) serves

@@ -32,9 +32,12 @@ final class MirrorProcess: Sendable {
 
     /// Starts `gossip-mirror run` bound to `host` (gossip on 7946, status on 9090).
     /// Without `store`, the node serves an empty OCI layout of its own.
+    /// `launcher` is a command prefix that ends by exec'ing the rest (e.g.
+    /// `unshare -m …`), so `pid` is still the node's; `environment` is added
+    /// to the node's environment (e.g. `LD_PRELOAD` for libfaketime).
     init(
         name: String, host: String, keyFiles: [String], join: [String], directory: String, store: [String]? = nil,
-        extra: [String] = []
+        extra: [String] = [], launcher: [String] = [], environment: [String: String] = [:]
     ) throws {
         self.name = name
         self.host = host
@@ -53,7 +56,8 @@ final class MirrorProcess: Sendable {
         }
         for k in keyFiles { arguments += ["--key-file", k] }
         for j in join { arguments += ["--join", j] }
-        process = try Subprocess.launch(arguments + extra, logPath: logPath, environment: Self.environment)
+        process = try Subprocess.launch(
+            launcher + arguments + extra, logPath: logPath, environment: Self.environment.merging(environment) { $1 })
     }
 
     var pid: Int32 { process.pid }

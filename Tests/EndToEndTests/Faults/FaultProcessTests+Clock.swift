@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Wall-clock jumps, with libfaketime (Debian `faketime`) preloaded into the
+/// debug binary: the offset is read from a file the test rewrites at run
+/// time (`FAKETIME_TIMESTAMP_FILE`, `FAKETIME_NO_CACHE`), and
+/// `FAKETIME_DONT_FAKE_MONOTONIC` leaves the monotonic clocks alone, so only
+/// the wall clock jumps, as when NTP steps it.
+extension FaultProcessTests {
+    /// libfaketime's thread-safe build, wherever the architecture puts it.
+    static var libfaketime: String? {
+        let lib = "/usr/lib"
+        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).map { "\(lib)/\($0)/faketime/libfaketimeMT.so.1" }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// The environment that makes a node read its wall-clock offset from `file`.
+    static func fakeClock(_ library: String, _ file: String) -> [String: String] {
+        ["LD_PRELOAD": library, "FAKETIME_TIMESTAMP_FILE": file, "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"]
+    }
+
+    /// Sets the offset of every node reading `file` (`+3600`: an hour ahead).
+    static func setClock(_ file: String, _ offset: String) throws {
+        try Data((offset + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
+    }
+
+    /// A holder of a 1 MiB blob and two empty nodes; `clocks[i]` is the
+    /// offset file of node i (nodes may share one).
+    static func clockCluster(_ dir: ScratchDirectory, subnet: Int, clocks: [String]) async throws
+        -> (image: LoadImage, nodes: [MirrorProcess])
+    {
+        let library = try #require(Self.libfaketime, "libfaketime is not installed (scripts/install-deps.sh installs `faketime`)")
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let net = LoopbackCluster.subnet(subnet)
+        let image = try await LoadImage.write(to: dir.appending("a"), size: 1 << 20, reference: "docker.io/faults/clock:v1")
+        var nodes: [MirrorProcess] = []
+        for (i, name) in ["a", "b", "c"].enumerated() {
+            let layout = i == 0 ? image.layout : dir.appending(name)
+            nodes.append(
+                try LoopbackCluster.node(
+                    name, "\(net).\(i + 1)", key: key, join: i == 0 ? [] : ["\(net).1"], layout: layout, dir: dir,
+                    environment: Self.fakeClock(library, clocks[i])))
+        }
+        let ready = await poll(timeout: .seconds(15)) {
+            guard await allAlive(nodes) else { return false }
+            for n in nodes.dropFirst() where await n.locate("docker.io/faults/clock:v1")?.holders.contains("a") != true { return false }
+            return true
+        }
+        if ready == nil {
+            let logs = LoopbackCluster.logs(nodes)
+            for n in nodes { await n.stop() }
+            throw TimedOut(what: "the faked-clock cluster to form\n\(logs)", deadline: .seconds(15))
+        }
+        return (image, nodes)
+    }
+
+    /// Whether a download of the blob through `node` is whole and correct.
+    static func relays(_ image: LoadImage, through node: MirrorProcess, to path: String) async throws -> SlowDownload.Outcome {
+        try await SlowDownload(image.blobURL(on: node), to: path, rate: "1G").finish()
+    }
+
+    /// Fault 6a: every node's wall clock jumps an hour forward, then back
+    /// (one offset file for all). Timers run on the monotonic clock, so no
+    /// member is suspected, and peer tokens stay valid (their clocks agree):
+    /// relays work throughout.
+    @Test func theWallClockJumpingAnHourForwardAndBackSuspectsNoOne() async throws {
+        let dir = try ScratchDirectory()
+        let clock = dir.appending("clock")
+        try Self.setClock(clock, "+0")
+        let (image, nodes) = try await Self.clockCluster(dir, subnet: 34, clocks: [clock, clock, clock])
+        defer { for n in nodes { kill(n.pid, SIGKILL) } }
+        let memory = MemoryWatch(nodes)
+        let watch = MembershipWatch(hosts: nodes, names: ["a", "b", "c"])
+        let watching = Task { await watch.run() }
+        let hex = image.digest.hex
+
+        for (step, offset) in [(1, "+3600"), (2, "+0")] {
+            try Self.setClock(clock, offset)
+            // Hold each clock through more than a suspicion timeout (4 s at
+            // three members) and several probe rounds (1 s each).
+            let since = ContinuousClock.now
+            try await Task.sleep(until: since + .seconds(12), clock: .continuous)
+            for n in nodes.dropFirst() {
+                let got = try await Self.relays(image, through: n, to: dir.appending("\(n.name)-\(step)"))
+                #expect(got.isWhole(size: image.size, hex: hex), "clock \(offset): relay through \(n.name): \(got)")
+            }
+        }
+        await watch.stop()
+        await watching.value
+        let anomalies = await watch.anomalies
+        print("clock +1 h and back on all nodes: \(anomalies.count) views not all alive in \(await watch.observations) rounds")
+        #expect(anomalies.isEmpty, "\(anomalies.prefix(5))")
+        let peaks = await memory.finish()
+        print("peak VmRSS KiB: \(peaks)")
+        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
+        for n in nodes { #expect(n.isRunning) }
+    }
+
+    /// Fault 6b: one node's wall clock jumps an hour ahead while the others'
+    /// stay. Its sealed gossip and its peer tokens are outside the 120 s
+    /// window (docs/security.md), so it is cut off as by a partition: the
+    /// others mark it dead and never each other; requests through it and
+    /// to it answer 404 at once, so clients fall back upstream. When its
+    /// clock is back it rejoins, and relays work again.
+    @Test func oneNodeAnHourAheadIsCutOffAnswers404AndRejoinsWhenItsClockIsBack() async throws {
+        let dir = try ScratchDirectory()
+        let (fixed, jumping) = (dir.appending("fixed"), dir.appending("jumping"))
+        for file in [fixed, jumping] { try Self.setClock(file, "+0") }
+        let (image, nodes) = try await Self.clockCluster(dir, subnet: 35, clocks: [fixed, fixed, jumping])
+        defer { for n in nodes { kill(n.pid, SIGKILL) } }
+        let (a, b, c) = (nodes[0], nodes[1], nodes[2])
+        let memory = MemoryWatch(nodes)
+        let watch = MembershipWatch(hosts: [a, b], names: ["a", "b", "c"], exempt: ["c"])
+        let watching = Task { await watch.run() }
+
+        try Self.setClock(jumping, "+3600")
+        let jumped = ContinuousClock.now
+        let cutOff = await poll(timeout: .seconds(60), every: .milliseconds(200)) {
+            let (inA, inB) = (await a.status()?.state(of: "c"), await b.status()?.state(of: "c"))
+            return inA == "dead" && inB == "dead"
+        }
+        #expect(cutOff != nil, "a and b never marked c dead\n\(LoopbackCluster.logs(nodes))")
+        let cView = await c.status()?.members.map { "\($0.name)=\($0.state)" }.sorted() ?? []
+        // Through c (it cannot reach the holder): a fast 404.
+        let (throughC, tookC) = try await c.statusCode(of: image.blobURL(on: c))
+        #expect(throughC == 404, "c answered \(throughC) while an hour ahead")
+        print(
+            "one node +1 h: a and b marked c dead after \(cutOff?.short ?? "-"); c sees \(cView); "
+                + "blob through c: \(throughC) in \(tookC.short)")
+        #expect(tookC < .seconds(2), "the 404 took \(tookC): a client would wait instead of falling back")
+        // Relays among the nodes whose clocks agree are unaffected.
+        let viaB = try await Self.relays(image, through: b, to: dir.appending("b-ahead"))
+        #expect(viaB.isWhole(size: image.size, hex: image.digest.hex), "relay through b while c is ahead: \(viaB)")
+
+        try Self.setClock(jumping, "+0")
+        let back = await poll(timeout: .seconds(90), every: .milliseconds(200)) { await Self.allAlive(nodes) }
+        #expect(back != nil, "c did not rejoin once its clock was back\n\(LoopbackCluster.logs(nodes))")
+        let located = await poll(timeout: .seconds(30)) { await c.locate("docker.io/faults/clock:v1")?.holders.contains("a") == true }
+        #expect(located != nil, "c does not see a's summary again")
+        let viaC = try await Self.relays(image, through: c, to: dir.appending("c-back"))
+        #expect(viaC.isWhole(size: image.size, hex: image.digest.hex), "relay through c after its clock came back: \(viaC)")
+        print("c's clock back after \((ContinuousClock.now - jumped).short) in all: all alive again after \(back?.short ?? "-")")
+
+        await watch.stop()
+        await watching.value
+        let deaths = await watch.deaths
+        #expect(deaths.isEmpty, "a or b was declared dead: \(deaths.prefix(5))")
+        let seen = await watch.anomalies
+        print("views of a and b with a or b not alive: \(seen.count) of \(await watch.observations) rounds")
+        #expect(seen.isEmpty, "\(seen.prefix(5))")
+        let peaks = await memory.finish()
+        print("peak VmRSS KiB: \(peaks)")
+        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
+        for n in nodes { #expect(n.isRunning) }
+    }
+}
