@@ -22,7 +22,6 @@ packages=(
   runc                   # `ctr run` of the container image in its test
   prometheus             # promtool: checks /metrics and the alert rules
   chromium               # renders the status page in its test
-  faketime               # libfaketime: wall-clock jumps in the fault tests
 )
 
 missing=()

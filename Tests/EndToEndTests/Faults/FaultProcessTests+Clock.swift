@@ -2,35 +2,15 @@ import Foundation
 import Testing
 import TestSupport
 
-/// Wall-clock jumps, with libfaketime (Debian `faketime`) preloaded into the
-/// debug binary: the offset is read from a file the test rewrites at run
-/// time (`FAKETIME_TIMESTAMP_FILE`, `FAKETIME_NO_CACHE`), and
-/// `FAKETIME_DONT_FAKE_MONOTONIC` leaves the monotonic clocks alone, so only
-/// the wall clock jumps, as when NTP steps it.
+/// Wall-clock jumps: `WallClockShift` moves the wall clock of a node (and
+/// only that clock) at run time, as when NTP steps it.
 extension FaultProcessTests {
-    /// libfaketime's thread-safe build, wherever the architecture puts it.
-    static var libfaketime: String? {
-        let lib = "/usr/lib"
-        let candidates = ((try? FileManager.default.contentsOfDirectory(atPath: lib)) ?? []).map { "\(lib)/\($0)/faketime/libfaketimeMT.so.1" }
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
-    }
-
-    /// The environment that makes a node read its wall-clock offset from `file`.
-    static func fakeClock(_ library: String, _ file: String) -> [String: String] {
-        ["LD_PRELOAD": library, "FAKETIME_TIMESTAMP_FILE": file, "FAKETIME_NO_CACHE": "1", "FAKETIME_DONT_FAKE_MONOTONIC": "1"]
-    }
-
-    /// Sets the offset of every node reading `file` (`+3600`: an hour ahead).
-    static func setClock(_ file: String, _ offset: String) throws {
-        try Data((offset + "\n").utf8).write(to: URL(fileURLWithPath: file), options: .atomic)
-    }
-
     /// A holder of a 1 MiB blob and two empty nodes; `clocks[i]` is the
     /// offset file of node i (nodes may share one).
     static func clockCluster(_ dir: ScratchDirectory, subnet: Int, clocks: [String]) async throws
         -> (image: LoadImage, nodes: [MirrorProcess])
     {
-        let library = try #require(Self.libfaketime, "libfaketime is not installed (scripts/install-deps.sh installs `faketime`)")
+        let shift = try await WallClockShift(in: dir)
         let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let net = LoopbackCluster.subnet(subnet)
         let image = try await LoadImage.write(to: dir.appending("a"), size: 1 << 20, reference: "docker.io/faults/clock:v1")
@@ -40,7 +20,7 @@ extension FaultProcessTests {
             nodes.append(
                 try LoopbackCluster.node(
                     name, "\(net).\(i + 1)", key: key, join: i == 0 ? [] : ["\(net).1"], layout: layout, dir: dir,
-                    environment: Self.fakeClock(library, clocks[i])))
+                    environment: shift.environment(offsetFile: clocks[i])))
         }
         let ready = await poll(timeout: .seconds(15)) {
             guard await allAlive(nodes) else { return false }
@@ -67,7 +47,7 @@ extension FaultProcessTests {
     @Test func theWallClockJumpingAnHourForwardAndBackSuspectsNoOne() async throws {
         let dir = try ScratchDirectory()
         let clock = dir.appending("clock")
-        try Self.setClock(clock, "+0")
+        try WallClockShift.set(clock, seconds: 0)
         let (image, nodes) = try await Self.clockCluster(dir, subnet: 34, clocks: [clock, clock, clock])
         defer { for n in nodes { kill(n.pid, SIGKILL) } }
         let memory = MemoryWatch(nodes)
@@ -75,8 +55,8 @@ extension FaultProcessTests {
         let watching = Task { await watch.run() }
         let hex = image.digest.hex
 
-        for (step, offset) in [(1, "+3600"), (2, "+0")] {
-            try Self.setClock(clock, offset)
+        for (step, offset) in [(1, 3600), (2, 0)] {
+            try WallClockShift.set(clock, seconds: offset)
             // Hold each clock through more than a suspicion timeout (4 s at
             // three members) and several probe rounds (1 s each).
             let since = ContinuousClock.now
@@ -106,7 +86,7 @@ extension FaultProcessTests {
     @Test func oneNodeAnHourAheadIsCutOffAnswers404AndRejoinsWhenItsClockIsBack() async throws {
         let dir = try ScratchDirectory()
         let (fixed, jumping) = (dir.appending("fixed"), dir.appending("jumping"))
-        for file in [fixed, jumping] { try Self.setClock(file, "+0") }
+        for file in [fixed, jumping] { try WallClockShift.set(file, seconds: 0) }
         let (image, nodes) = try await Self.clockCluster(dir, subnet: 35, clocks: [fixed, fixed, jumping])
         defer { for n in nodes { kill(n.pid, SIGKILL) } }
         let (a, b, c) = (nodes[0], nodes[1], nodes[2])
@@ -114,7 +94,7 @@ extension FaultProcessTests {
         let watch = MembershipWatch(hosts: [a, b], names: ["a", "b", "c"], exempt: ["c"])
         let watching = Task { await watch.run() }
 
-        try Self.setClock(jumping, "+3600")
+        try WallClockShift.set(jumping, seconds: 3600)
         let jumped = ContinuousClock.now
         let cutOff = await poll(timeout: .seconds(60), every: .milliseconds(200)) {
             let (inA, inB) = (await a.status()?.state(of: "c"), await b.status()?.state(of: "c"))
@@ -133,7 +113,7 @@ extension FaultProcessTests {
         let viaB = try await Self.relays(image, through: b, to: dir.appending("b-ahead"))
         #expect(viaB.isWhole(size: image.size, hex: image.digest.hex), "relay through b while c is ahead: \(viaB)")
 
-        try Self.setClock(jumping, "+0")
+        try WallClockShift.set(jumping, seconds: 0)
         let back = await poll(timeout: .seconds(90), every: .milliseconds(200)) { await Self.allAlive(nodes) }
         #expect(back != nil, "c did not rejoin once its clock was back\n\(LoopbackCluster.logs(nodes))")
         let located = await poll(timeout: .seconds(30)) { await c.locate("docker.io/faults/clock:v1")?.holders.contains("a") == true }

@@ -12,7 +12,7 @@ import TestSupport
 /// Results and figures: `docs/operations.md`, "Faults survived".
 @Suite(
     .serialized,
-    .enabled(if: TestEnvironment.canRun(["curl", "openssl", "skopeo"], needsRoot: true), "needs root, curl, openssl and skopeo"))
+    .enabled(if: TestEnvironment.canRun(["curl", "openssl", "skopeo", "clang"], needsRoot: true), "needs root, curl, openssl, skopeo and clang"))
 struct FaultProcessTests {
     /// The documented bound on a node's VmRSS under every fault (the bound of
     /// the hostile-input tests: a debug build serves in about 30 MiB).
