@@ -118,6 +118,9 @@ extension FaultProcessTests {
         let reported = await poll(timeout: .seconds(10)) { await holder.status()?.catalog?.available == false }
         #expect(reported != nil, "/status.json never said the store is unavailable")
         #expect(holder.logLines(containing: "content store unavailable") >= 1, "no warning in the log")
+        // Still ready: it answers, and its 404 is what lets clients fall back.
+        let readiness = try await holder.statusCode(of: "http://\(holder.statusAddress)/readyz").0
+        #expect(readiness == 200, "/readyz answered \(readiness) while the store is unreadable")
         print("store reported unavailable after \(reported?.short ?? "-")")
 
         try FileManager.default.removeItem(atPath: image.layout)
