@@ -71,9 +71,7 @@ extension FaultProcessTests {
         let anomalies = await watch.anomalies
         print("clock +1 h and back on all nodes: \(anomalies.count) views not all alive in \(await watch.observations) rounds")
         #expect(anomalies.isEmpty, "\(anomalies.prefix(5))")
-        let peaks = await memory.finish()
-        print("peak VmRSS KiB: \(peaks)")
-        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
+        await memory.expectUnderBound()
         for n in nodes { #expect(n.isRunning) }
     }
 
@@ -127,11 +125,12 @@ extension FaultProcessTests {
         let deaths = await watch.deaths
         #expect(deaths.isEmpty, "a or b was declared dead: \(deaths.prefix(5))")
         let seen = await watch.anomalies
-        print("views of a and b with a or b not alive: \(seen.count) of \(await watch.observations) rounds")
-        #expect(seen.isEmpty, "\(seen.prefix(5))")
-        let peaks = await memory.finish()
-        print("peak VmRSS KiB: \(peaks)")
-        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
+        // Suspicions of a or b are allowed, deaths are not: c's stale view
+        // (it suspected the members it could not hear) spreads once its
+        // messages are fresh again, and the suspected member refutes it,
+        // as after a healed partition.
+        print("views of a and b with a or b not alive: \(seen.count) of \(await watch.observations) rounds \(seen.prefix(3))")
+        await memory.expectUnderBound()
         for n in nodes { #expect(n.isRunning) }
     }
 }

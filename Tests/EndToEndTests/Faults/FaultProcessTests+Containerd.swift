@@ -93,16 +93,9 @@ extension FaultProcessTests {
             }
             #expect(gone != nil, "the collected blob was not a 404 on both nodes")
 
-            for n in nodes {
-                #expect(n.isRunning, "\(n.name) died\n\(String(n.log.suffix(3000)))")
-                #expect(await n.isHealthy)
-            }
-            await watch.stop()
-            await watching.value
-            let peaks = await memory.finish()
-            print("peak VmRSS KiB: \(peaks)")
-            for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
-            let seen = await watch.anomalies
+            await Self.expectUp(nodes)
+            await memory.expectUnderBound()
+            let seen = await Self.finish(watch, watching).anomalies
             #expect(seen.isEmpty, "\(seen.prefix(5))")
         }
     }

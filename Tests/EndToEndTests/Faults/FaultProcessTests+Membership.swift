@@ -76,9 +76,7 @@ extension FaultProcessTests {
         print(
             "views of a and b with a or b not alive: \(anomalies.count) of \(await watch.observations) rounds; "
                 + "c's view: \(ofC.count) of \(await watchOfC.observations) rounds \(ofC.prefix(3))")
-        let peaks = await memory.finish()
-        print("peak VmRSS KiB: \(peaks)")
-        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
+        await memory.expectUnderBound()
         for n in nodes { #expect(n.isRunning) }
     }
 
@@ -146,9 +144,7 @@ extension FaultProcessTests {
         await watching.value
         let seen = await watch.anomalies
         #expect(seen.isEmpty, "a or b saw a or b other than alive: \(seen.prefix(5))")
-        let peaks = await memory.finish()
-        print("peak VmRSS KiB: \(peaks)")
-        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
+        await memory.expectUnderBound()
         for n in nodes { #expect(n.isRunning) }
     }
 }

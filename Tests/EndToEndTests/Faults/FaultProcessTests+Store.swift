@@ -73,16 +73,9 @@ extension FaultProcessTests {
         #expect(noticed != nil, "the catalog did not drop the collected image\n\(LoopbackCluster.logs(nodes))")
         print("after GC: holder 404 in \(took.short); catalogs current after \(noticed?.short ?? "-")")
 
-        for n in nodes {
-            #expect(n.isRunning, "\(n.name) died\n\(String(n.log.suffix(3000)))")
-            #expect(await n.isHealthy)
-        }
-        await watch.stop()
-        await watching.value
-        let peaks = await memory.finish()
-        print("peak VmRSS KiB: \(peaks)")
-        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
-        let seen = await watch.anomalies
+        await Self.expectUp(nodes)
+        await memory.expectUnderBound()
+        let seen = await Self.finish(watch, watching).anomalies
         #expect(seen.isEmpty, "\(seen.prefix(5))")
     }
 
@@ -130,15 +123,10 @@ extension FaultProcessTests {
         for n in nodes {
             let after = try await SlowDownload(image.blobURL(on: n), to: dir.appending("after-\(n.name)"), rate: "1G").finish()
             #expect(after.isWhole(size: size, hex: image.digest.hex), "\(n.name) after recovery: \(after)")
-            #expect(n.isRunning)
-            #expect(await n.isHealthy)
         }
-        await watch.stop()
-        await watching.value
-        let peaks = await memory.finish()
-        print("peak VmRSS KiB: \(peaks)")
-        for (name, peak) in peaks { #expect(peak < Self.rssBoundKiB, "\(name) peaked at \(peak) KiB") }
-        let seen = await watch.anomalies
+        await Self.expectUp(nodes)
+        await memory.expectUnderBound()
+        let seen = await Self.finish(watch, watching).anomalies
         #expect(seen.isEmpty, "\(seen.prefix(5))")
     }
 }

@@ -15,10 +15,27 @@ import TestSupport
     .enabled(if: TestEnvironment.canRun(["curl", "openssl", "skopeo", "clang"], needsRoot: true), "needs root, curl, openssl, skopeo and clang"))
 struct FaultProcessTests {
     /// The documented bound on a node's VmRSS under every fault (the bound of
-    /// the hostile-input tests; the debug build peaked at 50-65 MiB here).
+    /// the hostile-input tests; the debug build peaked at 50-75 MiB here).
     static let rssBoundKiB = GossipPortAbuseTests.rssLimitKiB
     /// A node past this is killed by the sampler, so a runaway fails fast.
     static let safetyCapKiB = GossipPortAbuseTests.safetyCapKiB
+}
+
+extension FaultProcessTests {
+    /// Expects every node still running and answering `/healthz`.
+    static func expectUp(_ nodes: [MirrorProcess], sourceLocation: SourceLocation = #_sourceLocation) async {
+        for n in nodes {
+            #expect(n.isRunning, "\(n.name) died\n\(String(n.log.suffix(3000)))", sourceLocation: sourceLocation)
+            #expect(await n.isHealthy, "\(n.name) does not answer /healthz", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// Stops `watch` (run by `watching`); what it recorded.
+    static func finish(_ watch: MembershipWatch, _ watching: Task<Void, Never>) async -> (anomalies: [String], deaths: [String]) {
+        await watch.stop()
+        await watching.value
+        return (await watch.anomalies, await watch.deaths)
+    }
 }
 
 /// Samples the VmRSS of every node of a test until `finish()`.
@@ -29,6 +46,16 @@ struct MemoryWatch {
         samplers = nodes.map { node in
             let sampler = RSSSampler(pid: node.pid, killAboveKiB: FaultProcessTests.safetyCapKiB)
             return (node.name, Task { await sampler.run(every: .milliseconds(100)) })
+        }
+    }
+
+    /// Stops sampling, prints every node's peak and expects each under
+    /// `FaultProcessTests.rssBoundKiB`.
+    func expectUnderBound(sourceLocation: SourceLocation = #_sourceLocation) async {
+        let peaks = await finish()
+        print("peak VmRSS KiB: \(peaks)")
+        for (name, peak) in peaks {
+            #expect(peak < FaultProcessTests.rssBoundKiB, "\(name) peaked at \(peak) KiB", sourceLocation: sourceLocation)
         }
     }
 
