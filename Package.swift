@@ -130,6 +130,8 @@ let package = Package(
                 // containerd's Content.Abort for the cold-pull fault scenario (ctr has no command for it).
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                // HTTP headers for the sealed answers of a hand-built peer (StallingPeer).
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]),
         // Fuzz harnesses (decoders and parsers against their properties), run
         // over committed inputs by `swift test` and under libFuzzer by

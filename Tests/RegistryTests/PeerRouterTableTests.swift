@@ -16,7 +16,8 @@ import TestSupport
 @Suite struct PeerRouterTableTests {
     enum Row: String, CaseIterable, CustomTestStringConvertible {
         case localHit, peerHit, firstHolder404ThenSecond, holderRefusesConnection, holderLiesSmallBlob, holderLiesLargeBlob,
-            holderDiesMidStreamAndTheTransferResumes, resumeAfterTheTokenWindow, slowFirstHolderIsHedged, rangesLocalAndRelayedAgree
+            holderDiesMidStreamAndTheTransferResumes, resumeAfterTheTokenWindow, slowFirstHolderIsHedged, hedgeWinnerBreaksAndTheOvertakenHolderServes,
+            rangesLocalAndRelayedAgree
         var testDescription: String { rawValue }
     }
 
@@ -143,6 +144,23 @@ import TestSupport
             #expect(slow.requests(for: image.blobPath(blob)).count == 1, "the slow holder was asked first")
             #expect(quick.requests(for: image.blobPath(blob)).count == 1)
             #expect(relay.metrics.snapshot.peerFailures == 0, "the cancelled attempt is not held against the slow holder")
+
+        case .hedgeWinnerBreaksAndTheOvertakenHolderServes:
+            // The slow holder answers after 3 s, so the hedge asks the quick
+            // one, whose head wins at once and whose body then breaks. The
+            // slow holder, overtaken but not at fault, is asked again and
+            // serves (it used to be dropped, and the client got a 404).
+            let image = try world.layout("slow")
+            let blob = image.layers[0]
+            let slow = try await world.node("slow", layout: image.path, delay: .seconds(3))
+            let breaking = try await world.node(
+                "breaking", layout: try world.layout("breaking").path, intercept: World.dies(after: 0, on: image.blobPath(blob)))
+            let relay = try await world.node("relay", settings: .forTests)  // hedging as shipped
+            await TestNode.link([relay, slow, breaking], rtt: ["slow": .milliseconds(1), "breaking": .milliseconds(5)])
+            try await world.expectWhole(blob, from: relay, path: image.blobPath(blob))
+            #expect(relay.metrics.snapshot.hedges >= 1)
+            #expect(breaking.requests(for: image.blobPath(blob)).count == 1)
+            #expect(slow.requests(for: image.blobPath(blob)).count == 2, "the overtaken holder was not asked again")
 
         case .rangesLocalAndRelayedAgree:
             let image = try world.layout("holder")

@@ -38,7 +38,7 @@ for arg in "$@"; do
   esac
 done
 [ "$(id -u)" = 0 ] || { echo "containerd needs root" >&2; exit 1; }
-for tool in curl containerd ctr docker-registry skopeo sha256sum; do
+for tool in curl containerd ctr docker-registry skopeo sha256sum jq; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
 done
 
@@ -56,63 +56,18 @@ REF=$REGISTRY/bench/pull:v1
 echo "== image: layers of $LAYERS (random, gzip), two platforms"
 # shellcheck disable=SC2086
 scripts/cluster/make-image.sh "$WORK/image" v1 $LAYERS >/dev/null
-mkdir -p "$WORK/registry"
-cat > "$WORK/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/storage
-http:
-  addr: $REGISTRY
-EOF
-docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
-PIDS+=($!)
-wait_for 30 curl -sf "http://$REGISTRY/v2/" || { cat "$WORK/registry/log"; exit 1; }
+bench_registry "$WORK/registry" "$REGISTRY"
 skopeo --insecure-policy copy --quiet --all --preserve-digests --dest-tls-verify=false \
   "oci:$WORK/image:v1" "docker://$REF"
 
 # ---------------------------------------------------------------- gossip-mirror A (holder) and B (relay)
-"$BIN" keygen --out "$WORK/cluster.key" >/dev/null
 skopeo --insecure-policy copy --quiet --all --preserve-digests "oci:$WORK/image:v1" "oci:$WORK/a-layout:$REF"
-mkdir -p "$WORK/b-layout"
-printf '{"imageLayoutVersion":"1.0.0"}' > "$WORK/b-layout/oci-layout"
-printf '{"schemaVersion":2,"manifests":[]}' > "$WORK/b-layout/index.json"
-"$BIN" run --name pull-a --gossip-addr "$IP_A:7946" --registry-addr "$IP_A:5000" --status-addr "$IP_A:9090" \
-  --store oci-layout --oci-layout "$WORK/a-layout" --key-file "$WORK/cluster.key" --log-level warning --no-access-log \
-  >"$WORK/a.log" 2>&1 &
-PIDS+=($!)
-"$BIN" run --name pull-b --gossip-addr "$IP_B:7946" --registry-addr "$IP_B:5000" --status-addr "$IP_B:9090" \
-  --join "$IP_A:7946" --store oci-layout --oci-layout "$WORK/b-layout" --key-file "$WORK/cluster.key" \
-  --log-level warning --no-access-log >"$WORK/b.log" 2>&1 &
-PIDS+=($!)
-wait_for 30 sh -c "curl -s 'http://$IP_B:9090/locate?ref=$REF' | grep -q pull-a" ||
-  { echo "B never located the image on A"; cat "$WORK/a.log" "$WORK/b.log"; exit 1; }
+bench_mirror_pair pull "$IP_A" "$IP_B" "$WORK/a-layout"
+wait_for 30 bench_locates "$IP_B" "$REF" pull-a ||
+  { echo "B never located the image on A"; cat "$WORK/pull-a.log" "$WORK/pull-b.log"; exit 1; }
 
 # ---------------------------------------------------------------- containerd
-mkdir -p "$WORK/containerd"
-cat > "$WORK/containerd/config.toml" <<EOF
-version = 2
-root = "$WORK/containerd/root"
-state = "$WORK/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.internal.v1.restart", "io.containerd.runtime.v1.linux", "io.containerd.runtime.v2.task", "io.containerd.monitor.v1.cgroups", "io.containerd.service.v1.tasks-service", "io.containerd.grpc.v1.tasks", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs"]
-[grpc]
-  address = "$WORK/containerd/containerd.sock"
-[ttrpc]
-  address = "$WORK/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-  level = "warn"
-[metrics]
-  address = ""
-EOF
-containerd --config "$WORK/containerd/config.toml" >"$WORK/containerd/log" 2>&1 &
-PIDS+=($!)
-CTR=(ctr -a "$WORK/containerd/containerd.sock" -n bench)
-wait_for 30 "${CTR[@]}" version || { cat "$WORK/containerd/log"; exit 1; }
+bench_containerd "$WORK/containerd"
 
 mkdir -p "$WORK/direct/$REGISTRY" "$WORK/peer/$REGISTRY"
 # containerd 1.6 refuses a hosts.toml without a [host] table ("invalid `host`
@@ -165,7 +120,7 @@ for k in pull_direct pull_peer fetch_direct fetch_peer; do
   MED[$k]=$(echo "${T[$k]}" | tr ' ' '\n' | grep -v '^$' | median)
   ALL[$k]=$(echo "${T[$k]}" | tr ' ' '\n' | grep -v '^$' | sort -n | tr '\n' ' ' | sed 's/ $//')
 done
-PEER_BYTES=$(curl -s "http://$IP_B:9090/status.json" | tr -d ' \n' | grep -o '"peerBytes":[0-9]*' | cut -d: -f2)
+PEER_BYTES=$("$BIN" status --status-addr "$IP_B:9090" --json | jq -r '.registry.peerBytes // empty')
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f×", a / b}'; }
 ARCH=$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
 IMAGE_BYTES=$(awk -v arch="$ARCH" '$1 == arch || $1 == "-" {s += $4} END {print s}' "$WORK/image/blobs.txt")
@@ -185,7 +140,6 @@ echo "$TABLE"
 echo
 
 if [ "$DOCS" = 1 ]; then
-  DOC=$ROOT/docs/benchmarks.md
   SECTION=$(cat <<EOF
 <!-- peer-pull:begin (written by scripts/bench/peer-pull.sh; edits here are replaced) -->
 ## containerd pull through a peer
@@ -205,13 +159,5 @@ $TABLE
 <!-- peer-pull:end -->
 EOF
 )
-  if grep -q '<!-- peer-pull:begin' "$DOC"; then
-    SECTION="$SECTION" awk '
-      /<!-- peer-pull:begin/ {print ENVIRON["SECTION"]; skip=1; next}
-      /<!-- peer-pull:end/ {skip=0; next}
-      !skip {print}' "$DOC" > "$DOC.tmp" && mv "$DOC.tmp" "$DOC"
-  else
-    printf '\n%s\n' "$SECTION" >> "$DOC"
-  fi
-  echo "wrote the section of $DOC"
+  bench_write_section peer-pull "$SECTION"
 fi

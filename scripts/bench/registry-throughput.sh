@@ -46,7 +46,7 @@ for arg in "$@"; do
   esac
 done
 
-for tool in curl nginx docker-registry skopeo openssl sha256sum; do
+for tool in curl nginx docker-registry skopeo openssl sha256sum jq; do
   command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
     echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
 done
@@ -70,28 +70,14 @@ wait_http() {  # URL [seconds]: until it answers 200
 }
 
 # ---------------------------------------------------------------- the image
-# An OCI layout written by hand: one random layer, a config, a manifest, and
-# index.json naming the image docker.io/bench/blob:v1.
+# One platform, one layer: a plain tar holding BLOB_MIB MiB of random bytes
+# (scripts/cluster/make-image.sh), named docker.io/bench/blob:v1.
 LAYOUT=$WORK/layout
-mkdir -p "$LAYOUT/blobs/sha256"
-echo "== generating a $BLOB_MIB MiB random blob"
-openssl rand -out "$WORK/blob" $((BLOB_MIB * 1024 * 1024))
-HEX=$(sha256sum "$WORK/blob" | cut -d' ' -f1)
-SIZE=$(stat -c %s "$WORK/blob")
-mv "$WORK/blob" "$LAYOUT/blobs/sha256/$HEX"
+echo "== generating a $BLOB_MIB MiB random layer"
+PLATFORMS=amd64 LAYER_COMPRESSION=none scripts/cluster/make-image.sh "$LAYOUT" docker.io/bench/blob:v1 "${BLOB_MIB}M" >/dev/null
+read -r HEX SIZE < <(awk '$2 == "layer" {sub(/^sha256:/, "", $3); print $3, $4}' "$LAYOUT/blobs.txt")
+read -r CHEX < <(awk '$2 == "config" {sub(/^sha256:/, "", $3); print $3}' "$LAYOUT/blobs.txt")
 BLOB=$LAYOUT/blobs/sha256/$HEX
-put_blob() {  # JSON -> prints "hex size"
-  local hex
-  hex=$(printf '%s' "$1" | sha256sum | cut -d' ' -f1)
-  printf '%s' "$1" > "$LAYOUT/blobs/sha256/$hex"
-  echo "$hex ${#1}"
-}
-read -r CHEX CSIZE < <(put_blob "{\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"sha256:$HEX\"]}}")
-MANIFEST="{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\",\"digest\":\"sha256:$CHEX\",\"size\":$CSIZE},\"layers\":[{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"sha256:$HEX\",\"size\":$SIZE}]}"
-read -r MHEX MSIZE < <(put_blob "$MANIFEST")
-printf '{"imageLayoutVersion":"1.0.0"}' > "$LAYOUT/oci-layout"
-printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:%s","size":%s,"annotations":{"org.opencontainers.image.ref.name":"docker.io/bench/blob:v1"}}]}' \
-  "$MHEX" "$MSIZE" > "$LAYOUT/index.json"
 # nginx workers run as an unprivileged user: let them read the tree.
 chmod 755 "$WORK" "$LAYOUT" "$LAYOUT/blobs" "$LAYOUT/blobs/sha256"
 chmod 644 "$LAYOUT/blobs/sha256/"*
@@ -151,41 +137,10 @@ EOF
 PIDS+=($!)
 
 # ---------------------------------------------------------------- docker-registry
-mkdir -p "$WORK/registry"
-cat > "$WORK/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/storage
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: $IP_REG:5000
-health:
-  storagedriver:
-    enabled: false
-EOF
-docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
-PIDS+=($!)
+bench_registry "$WORK/registry" "$IP_REG:5000"
 
 # ---------------------------------------------------------------- gossip-mirror A and B
-"$BIN" keygen --out "$WORK/cluster.key" >/dev/null
-mkdir -p "$WORK/b-layout"
-printf '{"imageLayoutVersion":"1.0.0"}' > "$WORK/b-layout/oci-layout"
-printf '{"schemaVersion":2,"manifests":[]}' > "$WORK/b-layout/index.json"
-"$BIN" run --name bench-a --gossip-addr "$IP_A:7946" --registry-addr "$IP_A:5000" --status-addr "$IP_A:9090" \
-  --store oci-layout --oci-layout "$LAYOUT" --key-file "$WORK/cluster.key" --log-level warning \
-  >"$WORK/a.log" 2>&1 &
-PIDS+=($!)
-"$BIN" run --name bench-b --gossip-addr "$IP_B:7946" --registry-addr "$IP_B:5000" --status-addr "$IP_B:9090" \
-  --join "$IP_A:7946" --store oci-layout --oci-layout "$WORK/b-layout" --key-file "$WORK/cluster.key" \
-  --log-level warning >"$WORK/b.log" 2>&1 &
-PIDS+=($!)
-PID_A=${PIDS[3]}
+bench_mirror_pair bench "$IP_A" "$IP_B" "$LAYOUT"
 
 URL_NGINX="http://$IP_NGINX:8080/$HEX"
 URL_PROXY="http://$IP_PROXY:8080/$HEX"
@@ -195,17 +150,13 @@ URL_B="http://$IP_B:5000/v2/bench/blob/blobs/sha256:$HEX"
 
 wait_http "http://$IP_NGINX:8080/$CHEX" || { cat "$WORK/nginx/error.log"; exit 1; }
 wait_http "http://$IP_PROXY:8080/$CHEX" || { cat "$WORK/nginx-proxy/error.log"; exit 1; }
-wait_http "http://$IP_REG:5000/v2/" || { cat "$WORK/registry/log"; exit 1; }
 echo "== skopeo copy into docker-registry"
 skopeo --insecure-policy copy --quiet --preserve-digests --dest-tls-verify=false \
   "oci:$LAYOUT:docker.io/bench/blob:v1" "docker://$IP_REG:5000/bench/blob:v1"
-wait_http "$URL_A" 30 || { echo "node A does not serve the blob"; cat "$WORK/a.log"; exit 1; }
+wait_http "$URL_A" 30 || { echo "node A does not serve the blob"; cat "$WORK/bench-a.log"; exit 1; }
 # B: wait until it sees A's summary holding the digest (or give up after 15 s).
 B_LOCATES=0
-for _ in $(seq 150); do
-  if curl -s "http://$IP_B:9090/locate?ref=sha256:$HEX" | grep -q '"bench-a"'; then B_LOCATES=1; break; fi
-  sleep 0.1
-done
+wait_for 15 bench_locates "$IP_B" "sha256:$HEX" bench-a && B_LOCATES=1
 
 # ---------------------------------------------------------------- correctness, warm-up
 echo "== warming the page cache and checking digests"
@@ -232,7 +183,6 @@ NAMES=(nginx proxy registry a)
 declare -A URL=([nginx]=$URL_NGINX [proxy]=$URL_PROXY [registry]=$URL_REG [a]=$URL_A [b]=$URL_B)
 # CPU time (user + system, clock ticks) of the relaying processes, summed over their GETs.
 proc_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-PID_B=${PIDS[4]}
 PID_PROXY_WORKER=$(pgrep -P "${PIDS[1]}" | head -n 1)
 declare -A CPU_PID=([proxy]=$PID_PROXY_WORKER [b]=$PID_B) TICKS=([proxy]=0 [b]=0) GETS=([proxy]=0 [b]=0)
 LOAD_BEFORE=$(cut -d' ' -f1 /proc/loadavg)
@@ -326,7 +276,6 @@ echo "$TABLE"
 echo
 
 if [ "$DOCS" = 1 ]; then
-  DOC=$ROOT/docs/benchmarks.md
   SECTION=$(cat <<EOF
 <!-- registry-throughput:begin (written by scripts/bench/registry-throughput.sh; edits here are replaced) -->
 ## Registry throughput on loopback
@@ -352,16 +301,5 @@ are the CPU's hashing speed: the ceiling of any path that verifies one stream
 <!-- registry-throughput:end -->
 EOF
 )
-  if [ ! -f "$DOC" ]; then
-    printf '# Benchmarks\n\nEach section is written by the script it names; run it again to refresh the numbers.\n' > "$DOC"
-  fi
-  if grep -q '<!-- registry-throughput:begin' "$DOC"; then
-    SECTION="$SECTION" awk '
-      /<!-- registry-throughput:begin/ {print ENVIRON["SECTION"]; skip=1; next}
-      /<!-- registry-throughput:end/ {skip=0; next}
-      !skip {print}' "$DOC" > "$DOC.tmp" && mv "$DOC.tmp" "$DOC"
-  else
-    printf '\n%s\n' "$SECTION" >> "$DOC"
-  fi
-  echo "wrote the section of $DOC"
+  bench_write_section registry-throughput "$SECTION"
 fi

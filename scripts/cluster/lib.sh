@@ -27,7 +27,8 @@ CLUSTER_TAG=""         # short random tag in interface and namespace names
 CLUSTER_BRIDGE=""
 UPSTREAM=""            # HOST:PORT of the upstream registry
 CLUSTER_KEY=""
-CLUSTER_TEMPLATES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/templates"
+CLUSTER_SCRIPTS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CLUSTER_TEMPLATES="$CLUSTER_SCRIPTS/templates"
 
 log() { printf '%s\n' "$*" >&2; }
 
@@ -68,19 +69,8 @@ cluster_init() {
   CLUSTER_DIR=$(mktemp -d "/tmp/$prefix.XXXXXX")
   echo $$ >"$CLUSTER_DIR/owner"
   : >"$CLUSTER_DIR/resources"
-  # A /24 that no interface or route of this machine uses yet.
-  local x used
-  used=$( { ip -4 -o addr show; ip -4 route show; } 2>/dev/null)
-  for _ in $(seq 1 50); do
-    x=$((RANDOM % 250 + 2))
-    grep -q "10\.239\.$x\." <<<"$used" || break
-  done
-  CLUSTER_SUBNET="10.239.$x"
   CLUSTER_BRIDGE="gmd${CLUSTER_TAG}br"
-  ip link add "$CLUSTER_BRIDGE" type bridge
-  cluster_record link "$CLUSTER_BRIDGE"
-  ip addr add "$CLUSTER_SUBNET.1/24" dev "$CLUSTER_BRIDGE"
-  ip link set "$CLUSTER_BRIDGE" up
+  CLUSTER_SUBNET=$("$CLUSTER_SCRIPTS/network.sh" bridge "$CLUSTER_DIR" "$CLUSTER_BRIDGE" 10.239)
   echo "$CLUSTER_SUBNET" >"$CLUSTER_DIR/subnet"
   CLUSTER_KEY="$CLUSTER_DIR/cluster.key"
   "$GM_BIN" keygen --out "$CLUSTER_KEY" >/dev/null
@@ -124,16 +114,7 @@ cluster_host() {
   ip=$(host_ip "$n")
   mkdir -p "$dir"
 
-  ip netns add "$ns"
-  cluster_record netns "$ns"
-  ip link add "$veth" type veth peer name "${veth}p"
-  cluster_record link "$veth"
-  ip link set "${veth}p" netns "$ns"
-  ip link set "$veth" master "$CLUSTER_BRIDGE" up
-  ip -n "$ns" link set "${veth}p" name eth0
-  ip -n "$ns" addr add "$ip/24" dev eth0
-  ip -n "$ns" link set eth0 up
-  ip -n "$ns" link set lo up
+  "$CLUSTER_SCRIPTS/network.sh" host "$CLUSTER_DIR" "$ns" "$veth" "$CLUSTER_BRIDGE" "$ip"
 
   # containerd with its own root, state and socket; only what an image store needs.
   render_template containerd.toml ROOT="$dir/root" STATE="$dir/state" SOCKET="$dir/containerd.sock" \
@@ -152,13 +133,10 @@ cluster_host() {
 
   local join=()
   [ "$n" = 1 ] || join=(--join "$(host_ip 1):7946")
-  # The demo reads the node's status from the bridge's address: trusted.
-  ip netns exec "$ns" "$GM_BIN" run --name "host-$n" \
-    --gossip-addr "$ip:7946" --registry-addr 0.0.0.0:5000 --status-addr 0.0.0.0:9090 \
-    --trusted-network "$CLUSTER_SUBNET.1/32" \
-    --key-file "$CLUSTER_KEY" "${join[@]}" \
-    --store containerd --containerd-sock "$dir/containerd.sock" --containerd-namespace k8s.io \
-    --containerd-content-root "$dir/root" --log-level debug >"$dir/gossip-mirror.log" 2>&1 &
+  render_template gossip-mirror.yaml NAME="host-$n" ADDRESS="$ip" GATEWAY="$CLUSTER_SUBNET.1" \
+    SOCKET="$dir/containerd.sock" ROOT="$dir/root" >"$dir/gossip-mirror.yaml"
+  ip netns exec "$ns" "$GM_BIN" run --config "$dir/gossip-mirror.yaml" --key-file "$CLUSTER_KEY" "${join[@]}" \
+    >"$dir/gossip-mirror.log" 2>&1 &
   echo $! >"$dir/mirror.pid"
   cluster_record pid $!
   wait_for 20 "$GM_BIN" members --status-addr "$ip:9090" --json ||
@@ -236,53 +214,11 @@ upstream_requests() {
 # Stops everything recorded, newest first. Safe to call twice.
 cluster_cleanup() {
   [ -n "$CLUSTER_DIR" ] && [ -f "$CLUSTER_DIR/resources" ] || return 0
-  cluster_cleanup_dir "$CLUSTER_DIR"
+  "$CLUSTER_SCRIPTS/network.sh" teardown "$CLUSTER_DIR"
   CLUSTER_DIR=""
-}
-
-cluster_cleanup_dir() {
-  local dir=$1 kind name p ns
-  local -a lines=()
-  mapfile -t lines < <(tac "$dir/resources" 2>/dev/null)
-  # Processes first: SIGTERM (a mirror leaves the cluster), then SIGKILL. Only
-  # processes whose command line names this directory (all of ours do): a pid
-  # recorded by a run long gone may belong to somebody else by now.
-  local -a pids=()
-  for line in "${lines[@]}"; do
-    read -r kind name <<<"$line"
-    [ "$kind" = pid ] || continue
-    tr '\0' ' ' 2>/dev/null <"/proc/$name/cmdline" | grep -qF "$dir" && pids+=("$name")
-  done
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  for line in "${lines[@]}"; do
-    read -r kind name <<<"$line"
-    case $kind in
-      netns)
-        # Anything still running in our namespace (a ctr cut short) is ours.
-        for p in $(ip netns pids "$name" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-        ip netns del "$name" 2>/dev/null || true
-        ;;
-      link) ip link del "$name" 2>/dev/null || true ;;
-    esac
-  done
-  rm -rf "$dir"
 }
 
 # Removes what an earlier run left behind when it was killed before its
 # cleanup (its owner process is gone): /tmp/PREFIX* directories with a
 # resources ledger (cluster_init's, or the Swift harness's gm-cluster-test-*).
-cluster_sweep_stale() {
-  local prefix=${1:-gm-cluster.} dir owner
-  for dir in /tmp/"$prefix"*; do
-    [ -f "$dir/resources" ] || continue
-    owner=$(cat "$dir/owner" 2>/dev/null || echo 0)
-    if [ "$owner" != 0 ] && kill -0 "$owner" 2>/dev/null; then continue; fi
-    [ "$owner" = "$$" ] && continue
-    log "removing what an earlier run left behind ($dir)"
-    cluster_cleanup_dir "$dir"
-  done
-}
+cluster_sweep_stale() { "$CLUSTER_SCRIPTS/network.sh" sweep "${1:-gm-cluster.}"; }

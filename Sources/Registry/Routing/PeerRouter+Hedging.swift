@@ -1,8 +1,9 @@
 import Foundation
 
 extension PeerRouter {
-    /// The first acceptable head among `candidates`, and the candidates not
-    /// yet asked.
+    /// The first acceptable head among `candidates`, and the candidates
+    /// still worth asking should it fail: those not asked yet, and those
+    /// overtaken (cancelled by the hedge, not failed), in their order.
     struct Started: Sendable {
         let attempt: OpenAttempt
         let remaining: [PeerCandidate]
@@ -22,13 +23,18 @@ extension PeerRouter {
     /// if it fails (404, refused, unsealed), the next is asked at once. The
     /// first acceptable head wins; every other attempt is cancelled and its
     /// lease ended (`.cancelled`, not held against that holder), including
-    /// one whose head arrived in the same instant.
+    /// one whose head arrived in the same instant. A holder overtaken so did
+    /// nothing wrong: it stays among the remaining candidates, so that a
+    /// winner that stalls or breaks before its body is whole falls back on
+    /// it (it used to be dropped, and a winner stalling after its head left
+    /// a 404 although the overtaken holder could serve).
     func start(_ candidates: [PeerCandidate], target: String, method: PeerRequest.Method, accept: String? = nil) async -> Started? {
         guard !candidates.isEmpty else { return nil }
         let delay = hedgeDelay.current
         return await withTaskGroup(of: Event.self) { group in
             var launched = 0
             var running = Set<Int>()
+            var failed = Set<Int>()
             func launch() {
                 let index = launched
                 let peer = candidates[index]
@@ -44,6 +50,7 @@ extension PeerRouter {
             }
             launch()
             var winner: OpenAttempt?
+            var winnerIndex = 0
             while winner == nil, let event = await group.next() {
                 switch event {
                 case .timer(let index):
@@ -54,21 +61,29 @@ extension PeerRouter {
                 case .opened(let index, .success(let attempt)):
                     running.remove(index)
                     winner = attempt
+                    winnerIndex = index
                 case .opened(let index, .failure):
                     running.remove(index)
+                    failed.insert(index)
                     if running.isEmpty, launched < candidates.count, !Task.isCancelled { launch() }
                 }
                 if winner == nil, running.isEmpty, launched == candidates.count { break }
             }
             group.cancelAll()
             for await event in group {
-                if case .opened(_, .success(let extra)) = event {
+                switch event {
+                case .opened(_, .success(let extra)):
                     extra.response.body.cancel()
                     extra.lease.end(.cancelled)
+                case .opened(let index, .failure(let error)) where error != .cancelled:
+                    failed.insert(index)  // it failed on its own before the cancellation reached it
+                default:
+                    break
                 }
             }
             guard let winner else { return nil }
-            return Started(attempt: winner, remaining: Array(candidates[launched...]))
+            let remaining = candidates.indices.filter { $0 != winnerIndex && !failed.contains($0) }.map { candidates[$0] }
+            return Started(attempt: winner, remaining: remaining)
         }
     }
 }

@@ -80,20 +80,19 @@ final class ClusterHost: @unchecked Sendable {
 
     // MARK: gossip-mirror
 
-    /// Starts `gossip-mirror run` in the namespace: gossip on ADDRESS:7946, the
-    /// registry on 0.0.0.0:5000 (containerd reaches it over loopback, peers at
-    /// ADDRESS:5000), status on 0.0.0.0:9090 (the test reads it at ADDRESS:9090,
-    /// from the bridge's address, a trusted network).
+    /// Starts `gossip-mirror run` in the namespace with the configuration the
+    /// demo uses too (`scripts/cluster/templates/gossip-mirror.yaml`): gossip
+    /// on ADDRESS:7946, the registry on 0.0.0.0:5000, status on 0.0.0.0:9090
+    /// (the test reads it at ADDRESS:9090 from the bridge's address, a trusted
+    /// network); key files, seeds and `extra` as flags.
     func startMirror(keyFiles: [String], join: [String], extra: [String] = []) async throws {
         self.keyFiles = keyFiles
-        var arguments = [
-            "ip", "netns", "exec", namespace, MirrorProcess.binary, "run", "--name", name,
-            "--gossip-addr", "\(address):7946", "--registry-addr", "0.0.0.0:5000", "--status-addr", "0.0.0.0:9090",
-            "--store", "containerd", "--containerd-sock", socket, "--containerd-namespace", "k8s.io",
-            "--containerd-content-root", root, "--log-level", "debug",
-            // The test reads /status.json and /locate from the bridge's address.
-            "--trusted-network", "\(network.gateway)/32",
-        ]
+        let config = directory + "/gossip-mirror.yaml"
+        try DaemonTemplates.render(
+            "gossip-mirror.yaml",
+            ["NAME": name, "ADDRESS": address, "GATEWAY": network.gateway, "SOCKET": socket, "ROOT": root]
+        ).write(toFile: config, atomically: true, encoding: .utf8)
+        var arguments = ["ip", "netns", "exec", namespace, MirrorProcess.binary, "run", "--config", config]
         for key in keyFiles { arguments += ["--key-file", key] }
         for seed in join { arguments += ["--join", seed] }
         let process = try Subprocess.launch(arguments + extra, logPath: mirrorLogPath, environment: MirrorProcess.environment)

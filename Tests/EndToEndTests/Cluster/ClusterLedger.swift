@@ -6,10 +6,12 @@ import TestSupport
 /// SIGKILL), network namespaces (with anything still running in them), links
 /// (the bridge and the host ends of veth pairs), and the work directory.
 ///
-/// The record is a file (`resources`, one `KIND NAME` per line, the same
-/// format `scripts/cluster/lib.sh` writes) next to `owner` (the pid of the
-/// test process). A run killed before its teardown (SIGKILL, a CI timeout)
-/// leaves both behind; `sweepStale` removes such leftovers at the next start.
+/// The record is a file (`resources`, one `KIND NAME` per line) next to
+/// `owner` (the pid of the test process); `scripts/cluster/network.sh`
+/// appends the namespaces and links it makes and removes everything recorded
+/// (for these tests and for the demo alike). A run killed before its teardown
+/// (SIGKILL, a CI timeout) leaves both behind; `sweepStale` removes such
+/// leftovers at the next start.
 /// Nothing that is not in a ledger is ever touched: not the machine's
 /// containerd, not its nftables ruleset, not other tests' namespaces.
 final class ClusterLedger: @unchecked Sendable {
@@ -49,65 +51,20 @@ final class ClusterLedger: @unchecked Sendable {
         await Self.tearDown(directory: directory)
     }
 
-    static func entries(_ directory: String) -> [(Kind, String)] {
-        guard let text = try? String(contentsOfFile: directory + "/resources", encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").compactMap { line in
-            let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let kind = Kind(rawValue: parts[0]) else { return nil }
-            return (kind, parts[1])
-        }.reversed()
-    }
-
+    /// `scripts/cluster/network.sh teardown`: processes whose command line
+    /// names the directory (SIGTERM, then SIGKILL), namespaces with whatever
+    /// still runs in them, links, then the directory; what the demo's cleanup
+    /// does too.
     static func tearDown(directory: String) async {
-        let entries = entries(directory)
-        // Only processes whose command line names this directory (every one a
-        // cluster starts does): a recycled pid of a stale ledger is left alone.
-        let pids = entries.compactMap { $0.0 == .pid ? Int32($0.1) : nil }.filter { commandLine(of: $0).contains(directory) }
-        for pid in pids where isAlive(pid) { kill(pid, SIGTERM) }
-        await poll(timeout: .seconds(5), every: .milliseconds(20)) { !pids.contains(where: isAlive) }
-        for pid in pids where isAlive(pid) { kill(pid, SIGKILL) }
-        for (kind, name) in entries {
-            switch kind {
-            case .pid: break
-            case .netns:
-                // Whatever still runs in a namespace of ours (a ctr cut short) is ours.
-                if let listed = try? await Subprocess.run(["ip", "netns", "pids", name], deadline: .seconds(10), check: false) {
-                    for pid in listed.stdout.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
-                }
-                _ = try? await Subprocess.run(["ip", "netns", "del", name], deadline: .seconds(10), check: false)
-            case .link:
-                _ = try? await Subprocess.run(["ip", "link", "del", name], deadline: .seconds(10), check: false)
-            }
-        }
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-
-    static func commandLine(of pid: Int32) -> String {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return "" }
-        return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-    }
-
-    /// A pid that exists and is not a zombie of ours waiting to be reaped.
-    static func isAlive(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            let close = stat.lastIndex(of: ")")
-        else { return true }
-        return !stat[stat.index(after: close)...].hasPrefix(" Z")
+        _ = try? await Subprocess.run(["bash", ClusterNetwork.script, "teardown", directory], deadline: .seconds(60), check: false)
     }
 
     /// Tears down the ledgers of earlier runs whose owner process is gone.
     static func sweepStale() async {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/tmp") else { return }
-        for name in names where name.hasPrefix(prefix + "-") {
-            let directory = "/tmp/" + name
-            guard FileManager.default.fileExists(atPath: directory + "/resources") else { continue }
-            let owner = (try? String(contentsOfFile: directory + "/owner", encoding: .utf8))
-                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            if let owner, owner != getpid(), isAlive(owner) { continue }
-            if owner == getpid() { continue }
-            print("cluster: removing what an earlier run left behind (\(directory))")
-            await tearDown(directory: directory)
+        if let swept = try? await Subprocess.run(
+            ["bash", ClusterNetwork.script, "sweep", prefix + "-"], deadline: .seconds(120), check: false)
+        {
+            for line in swept.stderr.split(separator: "\n") { print("cluster: \(line)") }
         }
     }
 }

@@ -3,8 +3,10 @@ import TestSupport
 
 /// The cluster's network: a bridge with `SUBNET.1/24` (the upstream registry
 /// binds there) and, per host, a network namespace whose `eth0` is one end
-/// of a veth pair, the other end enslaved to the bridge. The /24 is one that
-/// no interface or route of the machine uses. Partitions and a blocked
+/// of a veth pair, the other end enslaved to the bridge, made by
+/// `scripts/cluster/network.sh` (as the demo's are), which records each piece
+/// in the ledger. The /24 is one that no interface or route of the machine
+/// uses. Partitions and a blocked
 /// upstream are nftables tables inside the hosts' namespaces, bandwidth
 /// limits are `tc tbf` on a host's `eth0`: the machine's own ruleset, routes
 /// and qdiscs are never changed.
@@ -18,25 +20,20 @@ struct ClusterNetwork: Sendable {
     /// The bridge's address: where the upstream listens, as seen from every host.
     var gateway: String { "\(subnet).1" }
 
+    /// `scripts/cluster/network.sh` of the source tree the tests were built
+    /// from: the one description of the network, which the demo uses too.
+    static var script: String {
+        URL(fileURLWithPath: DaemonTemplates.directory).deletingLastPathComponent()
+            .appendingPathComponent("network.sh").path
+    }
+
+    /// The bridge, on a /24 under 10.238 that no interface or route uses.
     static func create(ledger: ClusterLedger) async throws -> ClusterNetwork {
         let tag = String(format: "%06x", UInt32.random(in: 0...0xFFFFFF))
-        let used = try await Subprocess.run(["ip", "-4", "-o", "addr", "show"]).stdout
-            + (try await Subprocess.run(["ip", "-4", "route", "show"]).stdout)
-        var octet = 0
-        for _ in 0..<100 {
-            let candidate = Int.random(in: 2...254)
-            if !used.contains("10.238.\(candidate).") {
-                octet = candidate
-                break
-            }
-        }
-        guard octet != 0 else { throw Subprocess.Failure(command: ["ip", "addr"], reason: "no free 10.238.X.0/24") }
-        let network = ClusterNetwork(subnet: "10.238.\(octet)", tag: tag, bridge: "gmc\(tag)br")
-        try await Subprocess.run(["ip", "link", "add", network.bridge, "type", "bridge"], deadline: .seconds(10))
-        ledger.record(.link, network.bridge)
-        try await Subprocess.run(["ip", "addr", "add", "\(network.gateway)/24", "dev", network.bridge], deadline: .seconds(10))
-        try await Subprocess.run(["ip", "link", "set", network.bridge, "up"], deadline: .seconds(10))
-        return network
+        let bridge = "gmc\(tag)br"
+        let subnet = try await Subprocess.run(["bash", script, "bridge", ledger.directory, bridge, "10.238"], deadline: .seconds(20))
+            .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        return ClusterNetwork(subnet: subnet, tag: tag, bridge: bridge)
     }
 
     func namespace(_ index: Int) -> String { "gmc-\(tag)-h\(index)" }
@@ -44,23 +41,9 @@ struct ClusterNetwork: Sendable {
 
     /// Creates host `index`'s namespace, plugged into the bridge.
     func addHost(_ index: Int, ledger: ClusterLedger) async throws {
-        let ns = namespace(index)
-        let outside = "gmc\(tag)h\(index)"
-        let inside = outside + "p"
-        try await Subprocess.run(["ip", "netns", "add", ns], deadline: .seconds(10))
-        ledger.record(.netns, ns)
-        try await Subprocess.run(["ip", "link", "add", outside, "type", "veth", "peer", "name", inside], deadline: .seconds(10))
-        ledger.record(.link, outside)
-        for command in [
-            ["ip", "link", "set", inside, "netns", ns],
-            ["ip", "link", "set", outside, "master", bridge, "up"],
-            ["ip", "-n", ns, "link", "set", inside, "name", "eth0"],
-            ["ip", "-n", ns, "addr", "add", "\(address(index))/24", "dev", "eth0"],
-            ["ip", "-n", ns, "link", "set", "eth0", "up"],
-            ["ip", "-n", ns, "link", "set", "lo", "up"],
-        ] {
-            try await Subprocess.run(command, deadline: .seconds(10))
-        }
+        try await Subprocess.run(
+            ["bash", Self.script, "host", ledger.directory, namespace(index), "gmc\(tag)h\(index)", bridge, address(index)],
+            deadline: .seconds(20))
     }
 
     /// Runs a command in host `index`'s namespace.

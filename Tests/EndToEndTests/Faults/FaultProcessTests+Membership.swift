@@ -44,8 +44,8 @@ extension FaultProcessTests {
         let memory = MemoryWatch(nodes)
         // One watch per view: c's status requests hang while it is stopped,
         // and must not slow the watch of a's and b's views.
-        let watch = MembershipWatch(hosts: [a, b], names: ["a", "b", "c"], exempt: ["c"])
-        let watchOfC = MembershipWatch(hosts: [c], names: ["a", "b", "c"], exempt: ["c"])
+        let watch = MembershipWatch(hosts: [a, b], names: ["a", "b"], othersAllowed: true)
+        let watchOfC = MembershipWatch(hosts: [c], names: ["a", "b"], othersAllowed: true)
         let watching = [Task { await watch.run() }, Task { await watchOfC.run() }]
         let incarnation = try #require(await a.status()?.members.first { $0.name == "c" }?.incarnation)
 
@@ -70,7 +70,7 @@ extension FaultProcessTests {
 
         for w in [watch, watchOfC] { await w.stop() }
         for w in watching { await w.value }
-        let deaths = await watch.deaths + watchOfC.deaths
+        let deaths = await watch.losses + watchOfC.losses
         #expect(deaths.isEmpty, "a healthy member was declared dead: \(deaths.prefix(5))")
         let (anomalies, ofC) = (await watch.anomalies, await watchOfC.anomalies)
         print(
@@ -124,7 +124,7 @@ extension FaultProcessTests {
         defer { kill(c.pid, SIGKILL) }
         let nodes = [a, b, c]
         let memory = MemoryWatch(nodes)
-        let watch = MembershipWatch(hosts: [a, b], names: ["a", "b", "c"], exempt: ["c"])
+        let watch = MembershipWatch(hosts: [a, b], names: ["a", "b"], othersAllowed: true)
         let watching = Task { await watch.run() }
         let failure = "some seeds did not resolve"
         let retried = await poll(timeout: .seconds(30), every: .milliseconds(200)) { c.logLines(containing: failure) >= 3 }

@@ -34,7 +34,7 @@ extension FaultProcessTests {
     static func finish(_ watch: MembershipWatch, _ watching: Task<Void, Never>) async -> (anomalies: [String], deaths: [String]) {
         await watch.stop()
         await watching.value
-        return (await watch.anomalies, await watch.deaths)
+        return (await watch.anomalies, await watch.losses)
     }
 }
 

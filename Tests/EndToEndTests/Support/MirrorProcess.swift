@@ -34,7 +34,7 @@ final class MirrorProcess: Sendable {
     /// Without `store`, the node serves an empty OCI layout of its own.
     /// `launcher` is a command prefix that ends by exec'ing the rest (e.g.
     /// `unshare -m …`), so `pid` is still the node's; `environment` is added
-    /// to the node's environment (e.g. `LD_PRELOAD` for libfaketime).
+    /// to the node's environment (e.g. `LD_PRELOAD` for `WallClockShift`).
     init(
         name: String, host: String, keyFiles: [String], join: [String], directory: String, store: [String]? = nil,
         extra: [String] = [], launcher: [String] = [], environment: [String: String] = [:]

@@ -9,6 +9,7 @@ struct StatusSnapshot: Decodable, Sendable {
         var address: String
         var state: String
         var incarnation: UInt64
+        var roundTripMilliseconds: Double?
     }
 
     struct Catalog: Decodable, Sendable {
