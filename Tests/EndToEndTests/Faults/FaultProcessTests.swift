@@ -15,7 +15,7 @@ import TestSupport
     .enabled(if: TestEnvironment.canRun(["curl", "openssl", "skopeo", "clang"], needsRoot: true), "needs root, curl, openssl, skopeo and clang"))
 struct FaultProcessTests {
     /// The documented bound on a node's VmRSS under every fault (the bound of
-    /// the hostile-input tests; the debug build peaked at 50-75 MiB here).
+    /// the hostile-input tests; the debug build peaked at 50-76 MiB here).
     static let rssBoundKiB = GossipPortAbuseTests.rssLimitKiB
     /// A node past this is killed by the sampler, so a runaway fails fast.
     static let safetyCapKiB = GossipPortAbuseTests.safetyCapKiB
