@@ -11,6 +11,10 @@
 # SIZE is the size of the random file in a layer: bytes, or with a K/M suffix
 # (1024-based). Prints the index digest on stdout, and lists every blob in
 # OUTDIR/blobs.txt: "PLATFORM KIND DIGEST SIZE" (the index's platform is "-").
+#
+# Environment: PLATFORMS ("amd64 arm64": the architectures in the index);
+# LAYER_COMPRESSION (gzip, or none for plain tar layers, which benchmarks use
+# so that a pull's time is not mostly gzip's).
 set -euo pipefail
 
 if (($# < 3)); then
@@ -52,7 +56,13 @@ put_json() {
 
 manifests=""
 : >"$out/blobs.txt"
-for arch in amd64 arm64; do
+compression=${LAYER_COMPRESSION:-gzip}
+case $compression in
+  gzip) layer_type=application/vnd.oci.image.layer.v1.tar+gzip ;;
+  none) layer_type=application/vnd.oci.image.layer.v1.tar ;;
+  *) echo "LAYER_COMPRESSION must be gzip or none" >&2; exit 2 ;;
+esac
+for arch in ${PLATFORMS:-amd64 arm64}; do
   layers="" diff_ids=""
   for i in "${!sizes[@]}"; do
     dir="$scratch/layer"
@@ -61,9 +71,10 @@ for arch in amd64 arm64; do
     tar --format=ustar --owner=0 --group=0 --numeric-owner --mtime=@0 \
       -cf "$scratch/layer.tar" -C "$dir" "random-$arch-$i.bin"
     diff_id="sha256:$(sha256sum "$scratch/layer.tar" | cut -d' ' -f1)"
-    gzip -n -f "$scratch/layer.tar"
-    read -r digest size < <(put_blob "$scratch/layer.tar.gz")
-    layers+="${layers:+,}{\"mediaType\":\"application/vnd.oci.image.layer.v1.tar+gzip\",\"digest\":\"$digest\",\"size\":$size}"
+    layer=$scratch/layer.tar
+    if [ "$compression" = gzip ]; then gzip -n -f "$layer" && layer=$layer.gz; fi
+    read -r digest size < <(put_blob "$layer")
+    layers+="${layers:+,}{\"mediaType\":\"$layer_type\",\"digest\":\"$digest\",\"size\":$size}"
     diff_ids+="${diff_ids:+,}\"$diff_id\""
     echo "$arch layer $digest $size" >>"$out/blobs.txt"
   done

@@ -1,0 +1,87 @@
+# shellcheck shell=bash
+# Writing benchmark results: the facts every section states (machine, load,
+# commit), statistics over repeated runs, and the replacement of one
+# generated section of docs/benchmarks.md.
+#
+# A generated section lies between
+#   <!-- NAME:begin (written by SCRIPT; edits here are replaced) -->
+#   <!-- NAME:end -->
+# and everything outside such markers is written by hand and kept. Source
+# this file after setting ROOT (the repository).
+
+# The machine in one line: CPUs, model, memory, kernel, TCP congestion control.
+bench_machine() {
+  local cpu mem
+  cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+  mem=$(awk '/^MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)
+  echo "$(nproc) CPUs ($cpu), $mem, $(uname -sr), TCP congestion control $(cat /proc/sys/net/ipv4/tcp_congestion_control 2>/dev/null || echo unknown)"
+}
+
+# The commit measured, noting uncommitted changes to the sources.
+bench_commit() {
+  local c
+  c=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git -C "$ROOT" diff --quiet HEAD -- Sources Tests Package.swift 2>/dev/null || c="$c (with uncommitted changes)"
+  echo "$c"
+}
+
+# The 1-minute load average.
+bench_load() { cut -d' ' -f1 /proc/loadavg; }
+
+# "taken under load" when the machine was busy with other work: a load
+# average above the CPU count before the benchmark started (its own load
+# comes on top of that).
+bench_load_note() {
+  awk -v l="$1" -v n="$(nproc)" 'BEGIN { if (l > n) printf "**provisional: taken under load** (1-minute load average %s on %d CPUs before the run; other work shared the machine)", l, n; else printf "quiet machine (1-minute load average %s on %d CPUs before the run)", l, n }'
+}
+
+# Statistics of the numbers on stdin (one a line, blank lines ignored).
+stat_median() { grep -v '^$' | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# "LOW–HIGH" with FORMAT (printf) applied to both ends.
+stat_range() { grep -v '^$' | sort -g | awk -v f="${1:-%g}" 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf f "–" f, lo, hi}'; }
+# A / B as "1.23×" (or "—" when either is missing or B is zero).
+stat_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) printf "—"; else printf "%.2f×", a / b }'; }
+# A number formatted with FORMAT, or "—" when missing.
+stat_format() { awk -v f="$1" -v x="$2" 'BEGIN { if (x == "" || x == "nan") printf "—"; else printf f, x }'; }
+
+# PID... and all their descendants, one a line.
+proc_tree() {
+  local p
+  for p in "$@"; do
+    echo "$p"
+    # shellcheck disable=SC2046
+    proc_tree $(pgrep -P "$p")
+  done
+}
+
+# CPU time (user + system) of one process, in clock ticks (fields 14 and 15
+# of /proc/PID/stat, counted after the parenthesised command name).
+proc_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}'; }
+
+# CPU time of PID... and their descendants, in clock ticks.
+proc_tree_ticks() {
+  local p
+  for p in $(proc_tree "$@"); do proc_ticks "$p"; done | awk '{s += $1} END {print s + 0}'
+}
+
+# Resident memory of one process in KiB (VmRSS).
+proc_rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# NAME SCRIPT FILE: puts FILE (the section's body) between NAME's markers in
+# docs/benchmarks.md, replacing what was there, or appends the section.
+bench_write_section() {
+  local name=$1 script=$2 body=$3 doc=$ROOT/docs/benchmarks.md
+  local section
+  section=$(printf '<!-- %s:begin (written by %s; edits here are replaced) -->\n%s\n<!-- %s:end -->' \
+    "$name" "$script" "$(cat "$body")" "$name")
+  if grep -q "<!-- $name:begin" "$doc"; then
+    SECTION="$section" awk -v b="<!-- $name:begin" -v e="<!-- $name:end" '
+      index($0, b) == 1 {print ENVIRON["SECTION"]; skip = 1; next}
+      index($0, e) == 1 {skip = 0; next}
+      !skip {print}' "$doc" >"$doc.tmp"
+  else
+    { cat "$doc"; printf '\n%s\n' "$section"; } >"$doc.tmp"
+  fi
+  mv "$doc.tmp" "$doc"
+  echo "wrote the $name section of docs/benchmarks.md"
+}
