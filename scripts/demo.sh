@@ -112,7 +112,7 @@ pull_and_report() {
   log0=$(wc -l <"$mirror_log")
   drops0=$(upstream_drops "$n")
   peer0=$(requests_count "$n" peer); local0=$(requests_count "$n" local)
-  miss0=$(requests_count "$n" miss); bytes0=$(json_number "$n" peerBytes)
+  miss0=$(requests_count "$n" miss); bytes0=$(status_number "$n" .registry.peerBytes)
   upstream0=$(upstream_requests)
   for h in 1 2 3; do answered_before[$h]=$(requests_count "$h" local); done
   while read -r kind digest size; do
@@ -149,7 +149,7 @@ pull_and_report() {
   peer=$(( $(requests_count "$n" peer) - peer0 ))
   local_=$(( $(requests_count "$n" local) - local0 ))
   miss=$(( $(requests_count "$n" miss) - miss0 ))
-  bytes=$(( $(json_number "$n" peerBytes) - bytes0 ))
+  bytes=$(( $(status_number "$n" .registry.peerBytes) - bytes0 ))
   upstream_delta=$(( $(upstream_requests) - upstream0 ))
   for h in 1 2 3; do
     [ "$h" = "$n" ] && continue
@@ -157,7 +157,7 @@ pull_and_report() {
     answered+="${answered:+, }host-$h $d"
   done
   echo "   took $took ms. host-$n's mirror: $peer answers relayed from peers ($(human "$bytes")), $local_ local, $miss misses."
-  echo "   requests the other nodes answered from their own containerd (a HEAD and a GET per blob): $answered."
+  echo "   requests the other nodes answered from their own containerd (one GET per manifest or blob): $answered."
   if [ -n "${blocked:-}" ]; then
     echo "   upstream: $upstream_delta manifest/blob GETs served; $(( $(upstream_drops "$n") - drops0 )) packets from host-$n caught by the drop rule."
   else
@@ -194,7 +194,7 @@ cat <<EOF
 == the cluster keeps running; Ctrl-C stops it and removes everything. Try:
    $GM_BIN members --status-addr $(host_ip 1):9090
    $GM_BIN locate $ref --status-addr $(host_ip 2):9090
-   curl -s http://$(host_ip 3):9090/status.json
+   $GM_BIN status --status-addr $(host_ip 3):9090 --json
    ip netns exec $(host_ns 2) ctr -a $(host_dir 2)/containerd.sock -n k8s.io images ls
    logs: $CLUSTER_DIR/h{1,2,3}/gossip-mirror.log
 EOF

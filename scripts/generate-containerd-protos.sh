@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/Catalog/Containerd/Generated/ from our subset of
-# containerd's API in Sources/Catalog/Containerd/Protos/.
+# Regenerates Sources/Catalog/ContainerdStore/Generated/ from our subset of
+# containerd's API in Sources/Catalog/ContainerdStore/Protos/.
 #
 # The generated Swift is committed, so a normal build needs none of this: run it
 # only after editing a .proto file. It builds the two protoc plugins once in a
@@ -21,8 +21,8 @@ GRPC_SWIFT_PROTOBUF_VERSION=2.4.1
 SWIFT_PROTOBUF_VERSION=1.39.0
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-protos="$repo_root/Sources/Catalog/Containerd/Protos"
-out="$repo_root/Sources/Catalog/Containerd/Generated"
+protos="$repo_root/Sources/Catalog/ContainerdStore/Protos"
+out="$repo_root/Sources/Catalog/ContainerdStore/Generated"
 work=${PROTOGEN_DIR:-/tmp/gossip-mirror-protogen}
 
 command -v protoc >/dev/null || { echo "protoc not found: apt-get install protobuf-compiler libprotobuf-dev" >&2; exit 1; }

@@ -17,6 +17,7 @@ packages=(
   nginx-light            # the sendfile baseline of the benchmarks
   procps psmisc          # ps/pkill for cleanup
   gzip tar curl ca-certificates
+  jq                     # the demo reads the nodes' --json answers
   binutils               # readelf: the image script finds the dynamic loader
   runc                   # `ctr run` of the container image in its test
   prometheus             # promtool: checks /metrics and the alert rules

@@ -38,3 +38,9 @@ export GM_IMAGE_ARCHIVE
 
 echo "== end-to-end tests with real processes (one suite at a time: they assert timings)"
 swift test --skip-build --filter EndToEndTests --no-parallel
+
+# Last: the fuzz build reuses .build's debug dependencies (only this package's
+# modules are rebuilt, instrumented), which leaves those modules instrumented
+# until the next `swift build`.
+echo "== fuzz targets, ${FUZZ_SECONDS:-2} s each (scripts/fuzz.sh; docs/security.md, Fuzzing)"
+SCRATCH=.build FUZZ_CONFIGURATION=debug scripts/fuzz.sh -seconds "${FUZZ_SECONDS:-2}"

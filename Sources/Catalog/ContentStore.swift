@@ -15,6 +15,9 @@ public struct Descriptor: Hashable, Sendable, Codable {
 /// or `registry/repository@sha256:…`) and the descriptor of its root (an index
 /// or a manifest).
 public struct ImageRecord: Hashable, Sendable {
+    /// Fully qualified, as containerd stores names: the first component is
+    /// the registry (read it with `ImageReference(qualified:)`, not with the
+    /// familiar grammar, which takes `myhost/app:1` for a Docker Hub image).
     public var name: String
     public var target: Descriptor
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Catalog
 
@@ -10,15 +11,17 @@ import Glibc
 /// Issue 9, finding 6: blobs are opened without following links beneath the
 /// store's root, and the descriptor checked is the one read.
 @Suite struct BeneathRootTests {
-    static func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gm-beneath-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path + "/root/blobs/sha256", withIntermediateDirectories: true)
-        return path
+    /// A scratch directory with `root/blobs/sha256` in it.
+    static func scratch() throws -> ScratchDirectory {
+        let scratch = try ScratchDirectory("gm-beneath")
+        try FileManager.default.createDirectory(atPath: scratch.path + "/root/blobs/sha256", withIntermediateDirectories: true)
+        return scratch
     }
 
     @Test func refusesLinksFifosDirectoriesAndWrongSizes() throws {
-        let base = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let scratch = try Self.scratch()
+        defer { scratch.remove() }
+        let base = scratch.path
         let root = BeneathRoot(path: base + "/root")
         let dir = base + "/root/blobs/sha256"
         try Data("blob".utf8).write(to: URL(fileURLWithPath: dir + "/good"))
@@ -51,8 +54,9 @@ import Glibc
     /// realpath-then-open served the outside file in 3 of 1,237 GETs; here
     /// no read may ever see it.
     @Test func aBlobSwappedForALinkIsNeverReadThroughIt() async throws {
-        let base = try Self.scratch()
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let scratch = try Self.scratch()
+        defer { scratch.remove() }
+        let base = scratch.path
         let store = try OCILayoutStore(path: base + "/root")
         let good = [UInt8](repeating: 0x47, count: 4096)
         let digest = SHA256.hash(good)

@@ -2,6 +2,7 @@
 import Foundation
 import SwiftProtobuf
 import Testing
+import TestSupport
 
 /// Pieces of `ContainerdStore` that can be checked without a daemon.
 @Suite("Containerd internals")
@@ -64,8 +65,9 @@ struct ContainerdInternalsTests {
 
     @Test("the content root may be containerd's root or the content plugin's directory")
     func contentRoot() throws {
-        let base = FileManager.default.temporaryDirectory.appendingPathComponent("gm-root-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: base) }
+        let scratch = try ScratchDirectory("gm-root")
+        defer { scratch.remove() }
+        let base = scratch.path
         let blobs = base + "/io.containerd.content.v1.content/blobs/sha256"
         try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
         #expect(ContainerdContentRoot.resolve(configured: base)?.blobsDirectory == blobs)

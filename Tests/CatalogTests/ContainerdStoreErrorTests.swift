@@ -20,7 +20,7 @@ struct ContainerdStoreErrorTests {
 
     @Test("a missing socket is named in calls and in events")
     func missingSocket() async throws {
-        let scratch = try TestSupport.ScratchDirectory(prefix: "gm-nosock")
+        let scratch = try ScratchDirectory("gm-nosock")
         defer { scratch.remove() }
         let path = scratch.appending("containerd.sock")
         let store = try ContainerdStore(
@@ -40,7 +40,7 @@ struct ContainerdStoreErrorTests {
 
     @Test("a file that is not a socket is named as such")
     func notASocket() async throws {
-        let scratch = try TestSupport.ScratchDirectory(prefix: "gm-notsock")
+        let scratch = try ScratchDirectory("gm-notsock")
         defer { scratch.remove() }
         let path = scratch.appending("plain-file")
         try Data("x".utf8).write(to: URL(fileURLWithPath: path))

@@ -75,9 +75,10 @@ struct ContainerdStoreTests {
             try await containerd.remove(reference)
             try await events.imagesChanged()  // ImageDelete
             #expect(try await store.listImages().isEmpty)
-            try await eventually("garbage collection to remove the layers", within: .seconds(20)) {
+            let collected = try await poll(timeout: .seconds(20)) {
                 try await store.size(of: host.layers[1].digest) == nil
             }
+            try #require(collected != nil, "garbage collection to remove the layers")
         }
     }
 
@@ -189,13 +190,15 @@ struct ContainerdStoreTests {
                 running.cancel()
                 store.shutdown()
             }
-            try await eventually("the catalog's first scan") { await catalog.storeStatus == .available }
+            let scanned = await poll(timeout: .seconds(30)) { await catalog.storeStatus == .available }
+            try #require(scanned != nil, "the catalog's first scan")
             #expect(await catalog.snapshot == .empty)
 
             // Pull: exactly the index, the host manifest, its config and layers,
             // with the media types their parents gave them, and the tag.
             try await containerd.pull(reference)
-            try await eventually("the catalog to advertise \(reference)") { await catalog.resolve(reference) != nil }
+            let advertised = await poll(timeout: .seconds(30)) { await catalog.resolve(reference) != nil }
+            try #require(advertised != nil, "the catalog to advertise \(reference)")
             var snapshot = await catalog.snapshot
             #expect(snapshot.blobs == expected)
             #expect(snapshot.tags == [reference: image.root])
@@ -211,29 +214,34 @@ struct ContainerdStoreTests {
 
             // Delete: everything is withdrawn.
             try await containerd.remove(reference)
-            try await eventually("the catalog to withdraw \(reference)") {
+            let withdrawn = await poll(timeout: .seconds(30)) {
                 let snapshot = await catalog.snapshot
                 return snapshot.tags.isEmpty && snapshot.blobs.isEmpty
             }
+            try #require(withdrawn != nil, "the catalog to withdraw \(reference)")
 
             // Restart: the last snapshot stays in service while containerd is
             // down, and the catalog is current again once it is back.
             try await containerd.pull(reference)
-            try await eventually("the catalog to advertise \(reference) again") { await catalog.resolve(reference) != nil }
+            let readvertised = await poll(timeout: .seconds(30)) { await catalog.resolve(reference) != nil }
+            try #require(readvertised != nil, "the catalog to advertise \(reference) again")
             await containerd.stop()
-            try await eventually("the catalog to notice containerd is down") { await !catalog.storeStatus.isAvailable }
+            let noticed = await poll(timeout: .seconds(30)) { await !catalog.storeStatus.isAvailable }
+            try #require(noticed != nil, "the catalog to notice containerd is down")
             #expect(await catalog.snapshot.blobs == expected)
             try await containerd.start()
-            try await eventually("the catalog to recover") { await catalog.storeStatus == .available }
+            let recovered = await poll(timeout: .seconds(30)) { await catalog.storeStatus == .available }
+            try #require(recovered != nil, "the catalog to recover")
             snapshot = await catalog.snapshot
             #expect(snapshot.blobs == expected)
             #expect(snapshot.tags == [reference: image.root])
 
             // Events flow again after the restart.
             try await containerd.remove(reference)
-            try await eventually("the catalog to withdraw \(reference) after the restart") {
+            let withdrawnAgain = await poll(timeout: .seconds(30)) {
                 await catalog.snapshot.blobs.isEmpty
             }
+            try #require(withdrawnAgain != nil, "the catalog to withdraw \(reference) after the restart")
         }
     }
 
@@ -242,9 +250,9 @@ struct ContainerdStoreTests {
     /// A registry, a containerd (namespace `k8s.io`) and a scratch folder,
     /// all removed afterwards, whatever happens.
     private func withStack(
-        _ body: (RegistryProcess, ContainerdProcess, TestSupport.ScratchDirectory) async throws -> Void
+        _ body: (RegistryProcess, ContainerdProcess, ScratchDirectory) async throws -> Void
     ) async throws {
-        let scratch = try TestSupport.ScratchDirectory(prefix: "gm-test")
+        let scratch = try ScratchDirectory("gm-test")
         defer { scratch.remove() }
         try await RegistryProcess.with { registry in
             try await ContainerdProcess.with(namespace: Self.namespace) { containerd in

@@ -8,7 +8,7 @@ import TestSupport
 struct ContainerdTestSupportTests {
     @Test("a layer is a valid ustar archive holding one file of the chosen size")
     func tarLayer() async throws {
-        let scratch = try TestSupport.ScratchDirectory(prefix: "gm-tar")
+        let scratch = try ScratchDirectory("gm-tar")
         defer { scratch.remove() }
         let image = try await TestImageBuilder(layerSizes: [0, 1, 511, 512, 70_001]).write(to: scratch.path, tag: "t")
         let host = try #require(image.hostImage)
@@ -27,7 +27,7 @@ struct ContainerdTestSupportTests {
 
     @Test("a multi-platform image is an index of amd64 and arm64 with distinct layers")
     func multiPlatform() async throws {
-        let scratch = try TestSupport.ScratchDirectory(prefix: "gm-idx")
+        let scratch = try ScratchDirectory("gm-idx")
         defer { scratch.remove() }
         let image = try await TestImageBuilder.multiPlatform(layerSizes: [10], compression: .gzip)
             .write(to: scratch.path, tag: "m")

@@ -67,6 +67,46 @@ import Testing
         #expect(throws: ImageReference.ParseError.invalidRepository("../a")) { try ImageReference(registry: "ghcr.io", repository: "../a") }
         #expect(throws: ImageReference.ParseError.invalidTag("..")) { try ImageReference(registry: "ghcr.io", repository: "a", tag: "..") }
     }
+
+    /// Names as image stores hold them: the first component is the registry,
+    /// whatever it looks like (containerd's grammar), and no tag is added.
+    @Test(arguments: [
+        ("myhost/app:1", "myhost", "app", "1"),
+        ("Myhost/app:1", "myhost", "app", "1"),
+        ("myhost:5000/team/app:v2", "myhost:5000", "team/app", "v2"),
+        ("docker.io/ubuntu:22.04", "docker.io", "library/ubuntu", "22.04"),
+        ("index.docker.io/library/ubuntu:20.04", "docker.io", "library/ubuntu", "20.04"),
+        ("[::1]:5000/app:1", "[::1]:5000", "app", "1"),
+        ("registry.local/app", "registry.local", "app", nil),
+    ] as [(String, String, String, String?)])
+    func qualified(input: String, registry: String, repository: String, tag: String?) throws {
+        let reference = try ImageReference(qualified: input)
+        #expect(reference.registry == registry)
+        #expect(reference.repository == repository)
+        #expect(reference.tag == tag)
+    }
+
+    @Test(arguments: ["ubuntu", "ubuntu:22.04", "sha256:" + hex, "/app", "myhost/", "myhost/App", "\u{212A}8s.io/app:1", ""])
+    func qualifiedRejects(input: String) {
+        #expect(throws: ImageReference.ParseError.self, "\(input.debugDescription)") { try ImageReference(qualified: input) }
+    }
+
+    /// `description` reads back as the same reference, also for registries
+    /// the familiar grammar cannot name: `?ns=myhost` gives the tag key
+    /// `myhost/app:1`, which a store's image of that name must match.
+    @Test(arguments: [
+        try! ImageReference(registry: "myhost", repository: "app", tag: "1"),
+        try! ImageReference(registry: "MyHost", repository: "team/app", tag: "v1"),
+        try! ImageReference("UPPER/app"),
+        try! ImageReference("ubuntu"),
+        try! ImageReference("localhost:5000/foo/bar:1"),
+        try! ImageReference("quay.io/app:1.0@sha256:" + hex),
+        try! ImageReference(registry: "ghcr.io", repository: "a/b"),
+    ])
+    func descriptionReadsBack(reference: ImageReference) throws {
+        #expect(try ImageReference(qualified: reference.description) == reference)
+        if let tagKey = reference.tagKey, reference.digest == nil { #expect(try ImageReference(qualified: tagKey) == reference) }
+    }
 }
 
 @Suite struct RegistryFilterTests {

@@ -9,11 +9,11 @@ import Testing
     @Test func multiPlatformIndexWithOnePlatformPresent() async throws {
         let directory = try ScratchDirectory("walk-platforms")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 51)
         let amd64 = try layout.makeImage(layerSizes: [4096, 70_000, 1], architecture: "amd64", write: true, rng: &rng)
         let arm64 = try layout.makeImage(layerSizes: [5000, 9000], architecture: "arm64", write: false, rng: &rng)
-        let index = try layout.addBlob(OCILayoutFixture.index([(amd64.manifest, "amd64"), (arm64.manifest, "arm64")]),
+        let index = try layout.addBlob(OCILayoutWriter.index([(amd64.manifest, "amd64"), (arm64.manifest, "arm64")]),
                                        mediaType: MediaType.ociIndex)
         try layout.writeIndex([(index, [OCILayoutStore.refNameAnnotation: "1.0"])])
         let store = try OCILayoutStore(
@@ -55,13 +55,13 @@ import Testing
     @Test func dockerManifestListKeepsDockerMediaTypes() async throws {
         let directory = try ScratchDirectory("walk-docker")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 52)
         let dockerTypes = (MediaType.dockerManifest, MediaType.dockerConfig, MediaType.dockerLayerGzip)
         let amd64 = try layout.makeImage(layerSizes: [300, 400], architecture: "amd64", write: true, rng: &rng, mediaTypes: dockerTypes)
         let arm64 = try layout.makeImage(layerSizes: [500], architecture: "arm64", write: true, rng: &rng, mediaTypes: dockerTypes)
         let list = try layout.addBlob(
-            OCILayoutFixture.index([(amd64.manifest, "amd64"), (arm64.manifest, "arm64")], mediaType: MediaType.dockerManifestList),
+            OCILayoutWriter.index([(amd64.manifest, "amd64"), (arm64.manifest, "arm64")], mediaType: MediaType.dockerManifestList),
             mediaType: MediaType.dockerManifestList)
         let store = try OCILayoutStore(path: directory.path)
 
@@ -76,7 +76,7 @@ import Testing
     @Test func advertisesOnlyBlobsOfTheDescribedSizeAndRechecksPresence() async throws {
         let directory = try ScratchDirectory("walk-sizes")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 53)
         let image = try layout.makeImage(layerSizes: [100, 200], architecture: "amd64", write: true, rng: &rng)
         let store = try OCILayoutStore(path: directory.path)
@@ -103,12 +103,12 @@ import Testing
     @Test func boundsDepthAndDocumentSize() async throws {
         let directory = try ScratchDirectory("walk-bounds")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 54)
         let image = try layout.makeImage(layerSizes: [10], architecture: "amd64", write: true, rng: &rng)
         var chain = [image.manifest]
         for _ in 0..<4 {
-            chain.append(try layout.addBlob(OCILayoutFixture.index([(chain.last!, "amd64")]), mediaType: MediaType.ociIndex))
+            chain.append(try layout.addBlob(OCILayoutWriter.index([(chain.last!, "amd64")]), mediaType: MediaType.ociIndex))
         }
         let store = try OCILayoutStore(path: directory.path)
 
@@ -131,7 +131,7 @@ import Testing
     @Test func rootWithoutMediaTypeIsSniffed() async throws {
         let directory = try ScratchDirectory("walk-sniff")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 55)
         let image = try layout.makeImage(layerSizes: [10, 20], architecture: "amd64", write: true, rng: &rng)
         var untyped = image.manifest

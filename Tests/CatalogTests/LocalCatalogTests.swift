@@ -7,13 +7,13 @@ import Testing
     /// A layout with two images, `app:1` and `tool:2`, sharing nothing.
     struct TwoImages {
         let directory: ScratchDirectory
-        let layout: OCILayoutFixture
+        let layout: OCILayoutWriter
         let app: (manifest: Descriptor, blobs: [Descriptor])
         let tool: (manifest: Descriptor, blobs: [Descriptor])
 
         init(seed: UInt64) throws {
             directory = try ScratchDirectory("catalog")
-            layout = try OCILayoutFixture(root: directory.path)
+            layout = try OCILayoutWriter(root: directory.path)
             var rng = SplitMix64(seed: seed)
             app = try layout.makeImage(layerSizes: [1000, 2000], architecture: "amd64", write: true, rng: &rng)
             tool = try layout.makeImage(layerSizes: [3000], architecture: "amd64", write: true, rng: &rng)
@@ -37,14 +37,14 @@ import Testing
         try fixture.writeIndex()
         let catalog = LocalCatalog(store: try fixture.store(poll: .milliseconds(25)),
                                    configuration: .init(relistInterval: .seconds(3600)))
-        let updates = await catalog.summaryUpdates()
+        let updates = await EventRecorder.recording(await catalog.summaryUpdates())
         let running = Task { await catalog.run() }
         defer { running.cancel() }
 
         // First the current (empty) summary, then the first scan's additions as a delta.
-        let initial = try #require(await firstElement(of: updates, within: .seconds(5)) { _ in true })
+        let initial = try await updates.next(within: .seconds(5))
         guard case .full(let emptyBytes) = initial else { Issue.record("first update must be full"); return }
-        let added = try #require(await firstElement(of: updates, within: .seconds(5)) { _ in true })
+        let added = try await updates.next(within: .seconds(5))
         guard case .delta(let deltaBytes) = added else { Issue.record("additions must be a delta, got \(added)"); return }
         let afterScan = try BloomFilter(serialized: #require(SummaryDelta.apply(deltaBytes, to: emptyBytes)))
         #expect(afterScan.serialized() == (await catalog.summary))
@@ -53,7 +53,7 @@ import Testing
 
         // Rewrite index.json without tool:2; the poller notices and the catalog rebuilds.
         try fixture.writeIndex(tool: false)
-        let removal = try #require(await firstElement(of: updates, within: .seconds(5)) { _ in true })
+        let removal = try await updates.next(within: .seconds(5))
         guard case .full(let fullBytes) = removal else { Issue.record("removal must be a full update, got \(removal)"); return }
         let rebuilt = try BloomFilter(serialized: fullBytes)
         #expect(rebuilt.generation > afterScan.generation)
@@ -127,6 +127,23 @@ import Testing
         let snapshot = await catalog.snapshot
         #expect(Set(snapshot.blobs.values) == Set(fixture.app.blobs))
         #expect(Array(snapshot.tags.keys) == ["registry.local/app:1"])
+    }
+
+    /// containerd names an image pulled from a dot-less registry `myhost/app:1`
+    /// and asks the mirror for it with `?ns=myhost`: the tag must be
+    /// advertised under the key that request builds, not as a Docker Hub name.
+    @Test func storeNamesAreReadAsQualifiedNames() async throws {
+        let fixture = try TwoImages(seed: 65)
+        defer { fixture.directory.remove() }
+        try fixture.layout.writeIndex([
+            (fixture.app.manifest, [OCILayoutStore.containerdImageNameAnnotation: "myhost/app:1"]),
+            (fixture.tool.manifest, [OCILayoutStore.containerdImageNameAnnotation: "Myhost:5000/tool:2"]),
+        ])
+        let catalog = LocalCatalog(store: try fixture.store(), configuration: .init())
+        await catalog.refresh()
+        let requested = try ImageReference(registry: "myhost", repository: "app", tag: "1")
+        #expect(Set(await catalog.snapshot.tags.keys) == [requested.tagKey!, "myhost:5000/tool:2"])
+        #expect(await catalog.resolve(requested) == fixture.app.manifest)
     }
 
     @Test func concurrentRefreshesShareScans() async throws {

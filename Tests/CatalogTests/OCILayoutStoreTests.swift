@@ -10,13 +10,13 @@ import Testing
     @Test func namesImagesFromAnnotations() async throws {
         let directory = try ScratchDirectory("layout-names")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 41)
         let images = try (0..<6).map { _ in try layout.makeImage(layerSizes: [10], architecture: "amd64", write: true, rng: &rng).manifest }
         try layout.writeIndex([
             (images[0], [Self.refName: "1.0"]),                                   // bare tag → default repository
             (images[1], [Self.refName: "ghcr.io/owner/tool:2"]),                  // full reference
-            (images[2], [Self.refName: "3.0", Self.containerdName: "busybox:1.36"]),  // containerd's name wins
+            (images[2], [Self.refName: "3.0", Self.containerdName: "docker.io/library/busybox:1.36"]),  // containerd's name wins (fully qualified, as ctr export writes it)
             (images[3], [:]),                                                     // unnamed → default@digest
             (images[4], [Self.refName: "Not A Tag!"]),                           // invalid → skipped
             (images[5], [Self.refName: "1.0"]),                                   // repeated name → skipped
@@ -38,7 +38,7 @@ import Testing
     @Test func servesBlobsAsFilesAndBoundsReads() async throws {
         let directory = try ScratchDirectory("layout-blobs")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         var rng = SplitMix64(seed: 42)
         let blob = try layout.addBlob(rng.bytes(5000), mediaType: MediaType.ociLayerGzip)
         let store = try OCILayoutStore(path: directory.path)
@@ -65,7 +65,7 @@ import Testing
         let directory = try ScratchDirectory("layout-links")
         let outside = try ScratchDirectory("layout-outside")
         defer { directory.remove(); outside.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         let secret = Array("secret outside the layout".utf8)
         try Data(secret).write(to: URL(fileURLWithPath: outside.path + "/secret"))
         let digest = SHA256.hash(secret)
@@ -114,22 +114,22 @@ import Testing
     @Test func eventsFollowIndexJSON() async throws {
         let directory = try ScratchDirectory("layout-events")
         defer { directory.remove() }
-        let layout = try OCILayoutFixture(root: directory.path)
+        let layout = try OCILayoutWriter(root: directory.path)
         try layout.writeIndex([])
         let store = try OCILayoutStore(path: directory.path, configuration: .init(pollInterval: .milliseconds(20)))
-        let events = store.events()
+        let events = await EventRecorder.recording(store.events())
 
         try await Task.sleep(for: .milliseconds(60))
         var rng = SplitMix64(seed: 43)
         let image = try layout.makeImage(layerSizes: [1], architecture: "amd64", write: true, rng: &rng).manifest
         try layout.writeIndex([(image, [Self.refName: "docker.io/library/x:1"])])
-        #expect(await firstElement(of: events, within: .seconds(5)) { $0 == .imagesChanged } == .imagesChanged)
+        try await events.next(within: .seconds(5), "imagesChanged") { $0 == .imagesChanged }
 
         try FileManager.default.removeItem(atPath: directory.path + "/index.json")
-        let gone = await firstElement(of: events, within: .seconds(5)) { if case .availability = $0 { true } else { false } }
+        let gone = try await events.next(within: .seconds(5), "an availability event") { if case .availability = $0 { true } else { false } }
         #expect(gone == .availability(available: false, detail: "index.json is missing"))
 
         try layout.writeIndex([])
-        #expect(await firstElement(of: events, within: .seconds(5)) { $0 == .imagesChanged } == .imagesChanged)
+        try await events.next(within: .seconds(5), "imagesChanged") { $0 == .imagesChanged }
     }
 }

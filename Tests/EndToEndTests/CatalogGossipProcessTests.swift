@@ -16,13 +16,13 @@ struct CatalogGossipProcessTests {
     @Test func anImagePulledOnAIsLocatedOnBWithinTwoSeconds() async throws {
         try await RegistryProcess.with { registry in
             try await ContainerdProcess.with(namespace: "k8s.io") { containerd in
-                let dir = try TemporaryDirectory()
+                let dir = try ScratchDirectory()
                 let image = try await TestImageBuilder(layerSizes: [4096, 200_000]).write(to: "\(dir.path)/image", tag: "v1")
                 let reference = try await registry.push(image, repository: "e2e/app")
                 let manifest = try #require(image.hostImage?.manifest.digest)
 
-                let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-                let subnet = MembershipProcessTests.subnet(3)
+                let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+                let subnet = LoopbackCluster.subnet(3)
                 let a = try MirrorProcess(
                     name: "node-a", host: "\(subnet).1", keyFiles: [key], join: [], directory: dir.path,
                     store: [
@@ -38,7 +38,7 @@ struct CatalogGossipProcessTests {
                     let ready = await a.status()?.catalog?.available ?? false
                     return seen && ready
                 }
-                try #require(joined != nil, "nodes did not join\n\(MembershipProcessTests.dumpLogs([a, b]))")
+                try #require(joined != nil, "nodes did not join\n\(LoopbackCluster.logs([a, b]))")
                 #expect(await b.locate(reference)?.holders == [])
 
                 try await containerd.pull(reference)
@@ -47,7 +47,7 @@ struct CatalogGossipProcessTests {
                     guard let report = await b.locate(reference), let digest = await b.locate(manifest.description) else { return false }
                     return report.holders == ["node-a"] && !report.local && digest.holders == ["node-a"]
                 }
-                #expect(located != nil, "B did not locate the image on A within 2 s\n\(MembershipProcessTests.dumpLogs([a, b]))")
+                #expect(located != nil, "B did not locate the image on A within 2 s\n\(LoopbackCluster.logs([a, b]))")
                 print("pulled on A, located from B after \(ContinuousClock.now - pulled)")
 
                 let onA = await a.locate(reference)

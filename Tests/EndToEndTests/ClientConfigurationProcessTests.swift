@@ -10,22 +10,22 @@ import TestSupport
 struct ClientConfigurationProcessTests {
     static func gossipMirror(_ arguments: [String], environment: [String: String] = [:]) async throws -> Subprocess.Output {
         try await Subprocess.run(
-            [MirrorProcess.binary] + arguments, environment: ClusterHost.environment.merging(environment) { $1 }, check: false)
+            [MirrorProcess.binary] + arguments, environment: MirrorProcess.environment.merging(environment) { $1 }, check: false)
     }
 
     /// Issue 10, bug 4: `run --configure-containerd --no-resolve-tags` wrote
     /// `capabilities = ["pull", "resolve"]`. The node's own file says `pull`
     /// only, and SIGTERM puts the directory back as it was.
     @Test func runWithoutTagResolutionWritesPullOnlyAndRestoresOnSIGTERM() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try ScratchDirectory()
         let hosts = dir.path + "/certs.d"
         try FileManager.default.createDirectory(atPath: hosts + "/docker.io", withIntermediateDirectories: true)
         try "server = \"https://registry-1.docker.io\"\n[host.\"https://site.cache\"]\n".write(
             toFile: hosts + "/docker.io/hosts.toml", atomically: true, encoding: .utf8)
         let before = DirectorySnapshot(hosts)
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let node = try MirrorProcess(
-            name: "pull-only", host: "\(MembershipProcessTests.subnet(7)).1", keyFiles: [key], join: [], directory: dir.path,
+            name: "pull-only", host: "\(LoopbackCluster.subnet(7)).1", keyFiles: [key], join: [], directory: dir.path,
             extra: ["--configure-containerd", "--no-resolve-tags", "--hosts-dir", hosts, "--mirror-registry", "docker.io", "--mirror-registry", "ghcr.io"])
         defer { kill(node.pid, SIGKILL) }
         let written = await poll(timeout: .seconds(30)) {
@@ -46,7 +46,7 @@ struct ClientConfigurationProcessTests {
     /// Issue 12: a file made for `run` must not break `cleanup` (the systemd
     /// unit's ExecStopPost runs it with the same environment).
     @Test func aRunConfigFileServesCleanup() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try ScratchDirectory()
         let hosts = dir.path + "/certs.d"
         try FileManager.default.createDirectory(atPath: hosts, withIntermediateDirectories: true)
         let before = DirectorySnapshot(hosts)
@@ -78,10 +78,10 @@ struct ClientConfigurationProcessTests {
     /// by a bare tag: without `--oci-layout-repository` the node says so on
     /// its status page and in `locate`; with it, the image is shared.
     @Test func bareTagLayoutEntriesAreReportedOrNamed() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let image = try await TestImageBuilder(layerSizes: [2048]).write(to: dir.path + "/preload", tag: "1.0")
-        let subnet = MembershipProcessTests.subnet(8)
+        let subnet = LoopbackCluster.subnet(8)
         for (index, extra) in [[], ["--oci-layout-repository", "registry.local/preloaded/app"]].enumerated() {
             let node = try MirrorProcess(
                 name: "preload-\(index)", host: "\(subnet).\(index + 1)", keyFiles: [key], join: [], directory: dir.path,

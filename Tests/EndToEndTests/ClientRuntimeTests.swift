@@ -74,7 +74,7 @@ struct ClientRuntimeTests {
                     MirrorProcess.binary, "configure-containers", "--registries-dir", podman.dropInDirectory,
                     "--registries-conf", podman.mainConfig, "--registry", "docker.io", "--registry", "ghcr.io",
                     "--mirror-url", "http://127.0.0.1:5000",
-                ], environment: ClusterHost.environment)
+                ], environment: MirrorProcess.environment)
             c.note("configure-containers: \(configure.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
             let version = try await podman.podman(["--version"]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             let mirrors = try await podman.podman(["info", "--format", "{{json .Registries}}"])
@@ -94,7 +94,7 @@ struct ClientRuntimeTests {
             // Cleanup removes the drop-in and nothing else.
             let cleanup = try await Subprocess.run(
                 [MirrorProcess.binary, "cleanup", "--hosts-dir", c[2].directory + "/none", "--registries-dir", podman.dropInDirectory],
-                environment: ClusterHost.environment)
+                environment: MirrorProcess.environment)
             c.check(cleanup.stdout.contains("removed \(podman.dropInDirectory)/zz-gossip-mirror.conf"), "cleanup said: \(cleanup.stdout)")
             c.check(DirectorySnapshot(podman.dropInDirectory).entries.isEmpty, "the drop-in directory is not empty after cleanup")
         }
@@ -115,7 +115,7 @@ struct ClientRuntimeTests {
                 let siteRef = "\(c.upstream.address)/e2e/siteheld:v1"
                 let host = c[2]
                 // host-2 as the site had it: gossip-mirror's files gone, the site's own hosts.toml in place.
-                try await Subprocess.run([MirrorProcess.binary, "cleanup", "--hosts-dir", host.hostsDirectory], environment: ClusterHost.environment)
+                try await Subprocess.run([MirrorProcess.binary, "cleanup", "--hosts-dir", host.hostsDirectory], environment: MirrorProcess.environment)
                 let registryDirectory = "\(host.hostsDirectory)/\(c.upstream.address)"
                 let siteToml = """
                     # The site's cache, tried before the upstream.
@@ -146,7 +146,7 @@ struct ClientRuntimeTests {
                 c.check(site.logTail(lines: 400).contains("/v2/e2e/siteheld/manifests/"), "the site's cache was never asked")
 
                 let cleaned = try await Subprocess.run(
-                    [MirrorProcess.binary, "cleanup", "--hosts-dir", host.hostsDirectory], environment: ClusterHost.environment)
+                    [MirrorProcess.binary, "cleanup", "--hosts-dir", host.hostsDirectory], environment: MirrorProcess.environment)
                 c.note("cleanup: \(cleaned.stdout.trimmingCharacters(in: .whitespacesAndNewlines))")
                 let after = DirectorySnapshot(host.hostsDirectory)
                 c.check(after == before, "the hosts directory differs after cleanup:\nbefore:\n\(before)\nafter:\n\(after)")

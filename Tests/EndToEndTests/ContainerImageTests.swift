@@ -18,25 +18,28 @@ import TestSupport
         "needs root, containerd, ctr, runc, python3, skopeo, curl and ldd"))
 struct ContainerImageTests {
     /// The image archive to test, and the name it carries.
-    static func archive(in dir: TemporaryDirectory) async throws -> String {
+    static func archive(in dir: ScratchDirectory) async throws -> String {
         if let given = ProcessInfo.processInfo.environment["GM_IMAGE_ARCHIVE"], !given.isEmpty { return given }
         let output = try await Subprocess.run(
             ["\(Repository.root)/scripts/release/image.sh", "--binary", MirrorProcess.binary, "--out", "\(dir.path)/image"],
             deadline: .seconds(300))
         print(output.stdout)
+        // "  archive PATH (SIZE bytes)"
         let line = try #require(output.stdout.split(separator: "\n").first { $0.contains("archive ") })
-        return String(line.split(separator: " ")[2])
+        let words = line.split(separator: " ")
+        let path = try #require(words.firstIndex(of: "archive").map { $0 + 1 }.flatMap { words.indices.contains($0) ? words[$0] : nil })
+        return String(path)
     }
 
     @Test func theImageJoinsServesAPeersBlobAndStopsOnSIGTERM() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try ScratchDirectory()
         let archive = try await Self.archive(in: dir)
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-        let subnet = MembershipProcessTests.subnet(12)
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let subnet = LoopbackCluster.subnet(12)
         // The host node holds the image; the container holds nothing of it.
         let image = try await TestImageBuilder(layerSizes: [4000, 1_500_000], seed: 77).write(to: "\(dir.path)/image-src", tag: "v1")
-        try await PeerRoutingProcessTests.serve(image, as: "docker.io/e2e/in-image:v1", at: "\(dir.path)/host-layout")
-        let hostNode = try PeerRoutingProcessTests.node(
+        try await LoopbackCluster.serve(image, as: "docker.io/e2e/in-image:v1", at: "\(dir.path)/host-layout")
+        let hostNode = try LoopbackCluster.node(
             "host-node", "\(subnet).2", key: key, join: [], layout: "\(dir.path)/host-layout", dir: dir)
         defer { kill(hostNode.pid, SIGKILL) }
 
@@ -73,9 +76,14 @@ struct ContainerImageTests {
                     return report.alive == ["in-container", "host-node"] && hostView?.alive == ["in-container", "host-node"]
                 }
                 try #require(joined != nil && container.isRunning, "the container did not join\n\(logs())")
-                // It read containerd through the read-only socket: its own image is in its catalog.
-                let report = try #require(await HTTPGet.json(URL(string: status)!, as: StatusSnapshot.self))
-                #expect(report.catalog?.available == true && (report.catalog?.blobs ?? 0) >= 3, "catalog: \(String(describing: report.catalog))")
+                // It read containerd through the read-only socket: its own image is in its catalog
+                // (the catalog's first read may finish after the join).
+                var catalog: StatusSnapshot.Catalog?
+                let read = await poll(timeout: .seconds(30), every: .milliseconds(200)) {
+                    catalog = await HTTPGet.json(URL(string: status)!, as: StatusSnapshot.self)?.catalog
+                    return catalog?.available == true && (catalog?.blobs ?? 0) >= 3
+                }
+                #expect(read != nil, "catalog: \(String(describing: catalog))")
 
                 // It serves a blob only the host node holds, relayed and verified.
                 let layer = try #require(image.hostImage?.layers[1])

@@ -43,7 +43,7 @@ import TestSupport
             if: TestEnvironment.canRun(["kubectl", DeploymentFilesTests.python]),
             "needs kubectl and the Python tools of scripts/install-deps.sh"))
     func theCheckerRejectsBrokenFiles() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try ScratchDirectory()
         let root = Repository.root
         try await Subprocess.run(["cp", "-r", "\(root)/deploy", "\(root)/scripts", dir.path])
         let daemonset = "\(dir.path)/deploy/kubernetes/base/daemonset.yaml"

@@ -1,6 +1,7 @@
 import Foundation
 import Gossip
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -19,9 +20,9 @@ import Musl
     static let safetyCapKiB = 1 << 20
 
     @Test func sixtyFourConnectionsAnnouncingSixteenMiBFramesLeaveTheNodeSmallAndServing() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-        let subnet = MembershipProcessTests.subnet(10)
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let subnet = LoopbackCluster.subnet(10)
         let target = try MirrorProcess(
             name: "target", host: "\(subnet).1", keyFiles: [key], join: [], directory: dir.path,
             extra: ["--log-level", "info"])
@@ -30,7 +31,7 @@ import Musl
             extra: ["--log-level", "info"])
         defer { for n in [target, other] { kill(n.pid, SIGKILL) } }
         let formed = await poll(timeout: .seconds(10)) { await target.status()?.state(of: "other") == "alive" }
-        try #require(formed != nil, "the two nodes did not form a cluster\n\(MembershipProcessTests.dumpLogs([target, other]))")
+        try #require(formed != nil, "the two nodes did not form a cluster\n\(LoopbackCluster.logs([target, other]))")
         let before = RSSSampler.read(pid: target.pid, field: "VmRSS") ?? 0
 
         let sampler = RSSSampler(pid: target.pid, killAboveKiB: Self.safetyCapKiB)
@@ -55,16 +56,16 @@ import Musl
             guard let view = await target.status() else { return false }
             return view.state(of: "other") == "alive" && view.state(of: "target") == "alive"
         }
-        #expect(serving != nil, "the node stopped serving\n\(MembershipProcessTests.dumpLogs([target, other]))")
+        #expect(serving != nil, "the node stopped serving\n\(LoopbackCluster.logs([target, other]))")
         #expect(await other.status()?.state(of: "target") == "alive")
     }
 
     /// Connections that send nothing are closed after the first-frame
     /// deadline, and those beyond the per-address cap at once.
     @Test func silentConnectionsAreClosedAndCapped() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-        let host = "\(MembershipProcessTests.subnet(11)).1"
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let host = "\(LoopbackCluster.subnet(11)).1"
         let node = try MirrorProcess(name: "silent", host: host, keyFiles: [key], join: [], directory: dir.path)
         defer { kill(node.pid, SIGKILL) }
         let up = await poll(timeout: .seconds(10)) { await node.status() != nil }

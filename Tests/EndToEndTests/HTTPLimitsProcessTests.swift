@@ -30,23 +30,21 @@ struct HTTPLimitsProcessTests {
         try #require(limit.rlim_max >= 10_000, "the hard open-files limit is \(limit.rlim_max); this test needs 10,000 (ulimit -Hn)")
 
         try await NetworkNamespace.with { ns in
-            let dir = try TemporaryDirectory()
-            let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+            let dir = try ScratchDirectory()
+            let key = try LoopbackCluster.writeKey(dir, "cluster.key")
             let image = try await TestImageBuilder(layerSizes: [3000, 2_000_000], seed: 77).write(to: "\(dir.path)/image", tag: "v1")
-            try await PeerRoutingProcessTests.serve(image, as: "docker.io/e2e/limits:v1", at: "\(dir.path)/a")
-            let subnet = MembershipProcessTests.subnet(20)
+            let subnet = LoopbackCluster.subnet(20)
             let port = Int.random(in: 20_000...29_999)
-            let holder = try PeerRoutingProcessTests.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
             // The relay listens on every address: loopback for its own
             // clients, the namespace's link for the attacker.
-            let relay = try MirrorProcess(
-                name: "relay", host: "\(subnet).2", keyFiles: [key], join: ["\(subnet).1"], directory: dir.path,
-                extra: [
+            let (holder, relay, located) = try await LoopbackCluster.holderAndRelay(
+                serving: image, as: "docker.io/e2e/limits:v1", subnet: subnet, key: key, dir: dir,
+                relayArguments: [
                     "--registry-addr", "0.0.0.0:\(port)", "--http-header-timeout", "\(Self.headerTimeout)s",
                     "--http-max-connections", "5000", "--http-max-connections-per-address", "5000",
                 ])
             defer { for n in [holder, relay] { kill(n.pid, SIGKILL) } }
-            #expect(await PeerRoutingProcessTests.waitForHolder(relay, "docker.io/e2e/limits:v1", "holder"), "\(MembershipProcessTests.dumpLogs([holder, relay]))")
+            #expect(located, "\(LoopbackCluster.logs([holder, relay]))")
 
             // The attack: connect, send a head without its end, hold.
             let ready = "\(dir.path)/attacker.ready"
@@ -59,13 +57,9 @@ struct HTTPLimitsProcessTests {
                 touch \(ready)
                 sleep 300
                 """
-            let attacker = Process()
-            attacker.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            attacker.arguments = ["ip", "netns", "exec", ns.name, "bash", "-c", script]
-            attacker.standardOutput = FileHandle.nullDevice
-            attacker.standardError = FileHandle.nullDevice
-            try attacker.run()
-            defer { if attacker.isRunning { kill(attacker.processIdentifier, SIGKILL) } }
+            let attacker = try Subprocess.launch(
+                ["ip", "netns", "exec", ns.name, "bash", "-c", script], logPath: dir.appending("attacker.log"))
+            defer { attacker.signal(SIGKILL) }
 
             // Every connection made; then, while they are held, the node's
             // own client pulls through it; then all of them are closed by the
@@ -84,7 +78,7 @@ struct HTTPLimitsProcessTests {
                     "skopeo", "--insecure-policy", "copy", "--quiet", "--src-tls-verify=false", "--preserve-digests",
                     "docker://127.0.0.1:\(port)/e2e/limits:v1", "oci:\(dir.path)/copy:v1",
                 ], check: false)
-            #expect(copy.succeeded, "\(copy.stderr)\n\(MembershipProcessTests.dumpLogs([holder, relay]))")
+            #expect(copy.succeeded, "\(copy.stderr)\n\(LoopbackCluster.logs([holder, relay]))")
             #expect(try PeerRoutingProcessTests.sameBytes(image, copiedTo: "\(dir.path)/copy"))
             let pullTook = ContinuousClock.now - lastConnected
             let closed = await poll(timeout: .seconds(Self.headerTimeout + 10), every: .milliseconds(200)) {

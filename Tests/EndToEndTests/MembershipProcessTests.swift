@@ -6,9 +6,6 @@ import Testing
 /// Real `gossip-mirror run` processes on loopback addresses (127.x.y.z),
 /// each bound to its own address with the standard ports.
 @Suite(.serialized) struct MembershipProcessTests {
-    /// A /24 of loopback addresses not used by other suites in this run.
-    static func subnet(_ index: Int) -> String { "127.\(100 + index).\(Int.random(in: 1...250))" }
-
     /// Starts `count` nodes; node i (i > 0) is given only node i−1 as seed.
     static func startChain(
         _ count: Int, subnet: String, keyFile: String, directory: String
@@ -23,20 +20,10 @@ import Testing
         return nodes
     }
 
-    static func writeKey(_ dir: TemporaryDirectory, _ name: String) throws -> String {
-        let path = "\(dir.path)/\(name)"
-        try (ClusterKey.generate().base64 + "\n").write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    static func dumpLogs(_ nodes: [MirrorProcess]) -> String {
-        nodes.map { "==== \($0.name)\n" + String($0.log.suffix(4000)) }.joined(separator: "\n")
-    }
-
     @Test func fiveNodesFormAClusterDetectFailuresAndLeaves() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try Self.writeKey(dir, "cluster.key")
-        let subnet = Self.subnet(1)
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let subnet = LoopbackCluster.subnet(1)
         let nodes = try Self.startChain(5, subnet: subnet, keyFile: key, directory: dir.path)
         defer { for n in nodes { kill(n.pid, SIGKILL) } }
 
@@ -47,7 +34,7 @@ import Testing
             }
             return true
         }
-        #expect(formed != nil, "cluster did not form within 5 s\n\(Self.dumpLogs(nodes))")
+        #expect(formed != nil, "cluster did not form within 5 s\n\(LoopbackCluster.logs(nodes))")
         guard formed != nil else { return }
         print("five nodes converged in \(formed!)")
 
@@ -60,7 +47,7 @@ import Testing
             }
             return true
         }
-        #expect(detected != nil, "node-5 not declared dead within \(bound)\n\(Self.dumpLogs(nodes))")
+        #expect(detected != nil, "node-5 not declared dead within \(bound)\n\(LoopbackCluster.logs(nodes))")
         if let detected { print("SIGKILL detected by all within \(detected) (bound \(bound))") }
 
         // SIGTERM node-4: the rest mark it left within 2 s, and it exits cleanly.
@@ -71,7 +58,7 @@ import Testing
             }
             return true
         }
-        #expect(left != nil, "node-4 not marked left within 2 s\n\(Self.dumpLogs(nodes))")
+        #expect(left != nil, "node-4 not marked left within 2 s\n\(LoopbackCluster.logs(nodes))")
         if let left { print("SIGTERM leave seen by all within \(left)") }
         #expect(await nodes[3].waitForExit() == 0)
     }
@@ -80,9 +67,9 @@ import Testing
     /// bind succeeds and the TCP bind fails: the node must exit with an error
     /// that says so (it used to trap on the half-opened UDP channel).
     @Test func aTakenGossipPortEndsTheNodeWithAClearError() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try Self.writeKey(dir, "cluster.key")
-        let host = "\(Self.subnet(8)).1"
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let host = "\(LoopbackCluster.subnet(8)).1"
         let blocker = try SocketProbes.listen(host: host, port: 7946)
         defer { close(blocker) }
         let node = try MirrorProcess(name: "blocked", host: host, keyFiles: [key], join: [], directory: dir.path)
@@ -93,10 +80,10 @@ import Testing
     }
 
     @Test func aNodeWithAnotherKeyNeverJoins() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try Self.writeKey(dir, "cluster.key")
-        let wrong = try Self.writeKey(dir, "wrong.key")
-        let subnet = Self.subnet(2)
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let wrong = try LoopbackCluster.writeKey(dir, "wrong.key")
+        let subnet = LoopbackCluster.subnet(2)
         let nodes = try Self.startChain(3, subnet: subnet, keyFile: key, directory: dir.path)
         let intruder = try MirrorProcess(
             name: "intruder", host: "\(subnet).9", keyFiles: [wrong], join: ["\(subnet).1:7946"], directory: dir.path)
@@ -108,7 +95,7 @@ import Testing
             }
             return true
         }
-        #expect(formed != nil, "cluster did not form\n\(Self.dumpLogs(nodes + [intruder]))")
+        #expect(formed != nil, "cluster did not form\n\(LoopbackCluster.logs(nodes + [intruder]))")
         // The intruder keeps retrying its seed; the seed counts each attempt as rejected.
         let rejected = await poll(timeout: .seconds(10)) {
             (await nodes[0].status()?.gossip.rejectedUnauthenticated ?? 0) >= 2
@@ -127,11 +114,11 @@ import Testing
     /// escaped, before it binds anything.
     @Test(arguments: ["evil\nINFO gossip: member node-9 dead", "node 1", "-rf", String(repeating: "n", count: 254), "nöde"])
     func anInvalidNameIsRefusedByTheCommandLine(_ name: String) async throws {
-        let dir = try TemporaryDirectory()
-        let key = try Self.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let output = try await Subprocess.run(
-            [MirrorProcess.binary, "run", "--name=\(name)", "--key-file", key, "--gossip-addr", "\(Self.subnet(12)).1:7946"],
-            environment: ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GOSSIP_MIRROR_") },
+            [MirrorProcess.binary, "run", "--name=\(name)", "--key-file", key, "--gossip-addr", "\(LoopbackCluster.subnet(12)).1:7946"],
+            environment: MirrorProcess.environment,
             deadline: .seconds(30), check: false)
         #expect(output.status != 0)
         #expect(output.stderr.contains("is not a valid member name"), "\(output.stderr)")

@@ -19,15 +19,13 @@ struct ObservabilityProcessTests {
 
     @Test(.enabled(if: TestEnvironment.canRun(["promtool", "skopeo", "curl"]), "needs promtool (Debian prometheus), skopeo and curl"))
     func metricsPassPromtoolAfterLocalRelayedAndMissedRequests() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let image = try await TestImageBuilder(layerSizes: [3000, 200_000]).write(to: "\(dir.path)/image", tag: "v1")
-        try await PeerRoutingProcessTests.serve(image, as: "docker.io/e2e/metrics:v1", at: "\(dir.path)/a")
-        let subnet = MembershipProcessTests.subnet(13)
-        let holder = try PeerRoutingProcessTests.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
-        let relay = try PeerRoutingProcessTests.node("relay", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        let (holder, relay, located) = try await LoopbackCluster.holderAndRelay(
+            serving: image, as: "docker.io/e2e/metrics:v1", subnet: LoopbackCluster.subnet(13), key: key, dir: dir)
         defer { for n in [holder, relay] { kill(n.pid, SIGKILL) } }
-        #expect(await PeerRoutingProcessTests.waitForHolder(relay, "docker.io/e2e/metrics:v1", "holder"))
+        #expect(located)
 
         let layer = try #require(image.hostImage?.layers[1])
         let missing = "sha256:" + String(repeating: "e", count: 64)
@@ -39,11 +37,11 @@ struct ObservabilityProcessTests {
             ], check: false)
             #expect(answer.stdout == "\(expected)", "\(node.name) answered \(answer.stdout) for \(digest)")
         }
-        let (base, _) = try await RegistryProcessTests.request("http://\(relay.registryAddress)/v2/")
+        let (base, _) = try await HTTPGet.curl("http://\(relay.registryAddress)/v2/")
         #expect(base == 200)
 
         for node in [holder, relay] {
-            let (status, exposition) = try await RegistryProcessTests.request("http://\(node.statusAddress)/metrics")
+            let (status, exposition) = try await HTTPGet.curl("http://\(node.statusAddress)/metrics")
             try #require(status == 200)
             let file = "\(dir.path)/\(node.name).prom"
             try exposition.write(toFile: file, atomically: true, encoding: .utf8)
@@ -69,7 +67,7 @@ struct ObservabilityProcessTests {
             #expect(exposition.contains("gossip_mirror_registry_request_duration_seconds_bucket{") && exposition.contains("le=\"0.00005\""))
             #expect(exposition.contains("le=\"10.0\""))
         }
-        let (_, relayed) = try await RegistryProcessTests.request("http://\(relay.statusAddress)/metrics")
+        let (_, relayed) = try await HTTPGet.curl("http://\(relay.statusAddress)/metrics")
         for source in ["peer", "miss"] {
             #expect(
                 relayed.split(separator: "\n").contains {
@@ -78,7 +76,7 @@ struct ObservabilityProcessTests {
                 }, "no \(source) blob series on the relay")
         }
         #expect(relayed.contains("gossip_mirror_registry_served_bytes_total{source=\"peer\"} \(layer.size)"))
-        let (_, local) = try await RegistryProcessTests.request("http://\(holder.statusAddress)/metrics")
+        let (_, local) = try await HTTPGet.curl("http://\(holder.statusAddress)/metrics")
         #expect(local.contains("source=\"local\"") && local.contains("status_class=\"2xx\""))
     }
 
@@ -91,14 +89,14 @@ struct ObservabilityProcessTests {
         // Every metric an alert or the dashboard names is one the node exports.
         let rules = try String(contentsOfFile: "\(Repository.root)/deploy/monitoring/gossip-mirror-alerts.yaml", encoding: .utf8)
         let dashboard = try String(contentsOfFile: "\(Repository.root)/deploy/monitoring/gossip-mirror-dashboard.json", encoding: .utf8)
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-        let node = try MirrorProcess(name: "lonely", host: "\(MembershipProcessTests.subnet(14)).1", keyFiles: [key], join: [], directory: dir.path)
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+        let node = try MirrorProcess(name: "lonely", host: "\(LoopbackCluster.subnet(14)).1", keyFiles: [key], join: [], directory: dir.path)
         defer { kill(node.pid, SIGKILL) }
         try #require(await poll(timeout: .seconds(10)) { await node.status() != nil } != nil, "\(node.log)")
         // One request, so that the request histogram has a series.
-        _ = try await RegistryProcessTests.request("http://\(node.registryAddress)/v2/e2e/none/manifests/v1")
-        let (_, exposition) = try await RegistryProcessTests.request("http://\(node.statusAddress)/metrics")
+        _ = try await HTTPGet.curl("http://\(node.registryAddress)/v2/e2e/none/manifests/v1")
+        let (_, exposition) = try await HTTPGet.curl("http://\(node.statusAddress)/metrics")
         let exported = Set(Self.families(exposition).keys)
         let named = try NSRegularExpression(pattern: "\\b(gossip_mirror_[a-z_]+|process_[a-z_]+)")
         for text in [rules, dashboard] {
@@ -116,14 +114,14 @@ struct ObservabilityProcessTests {
         let version = try await Subprocess.run([MirrorProcess.binary, "--version"])
         #expect(version.stdout.hasPrefix(Repository.version + " ("), "--version printed \(version.stdout)")
 
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let node = try MirrorProcess(
-            name: "json", host: "\(MembershipProcessTests.subnet(15)).1", keyFiles: [key], join: [], directory: dir.path,
+            name: "json", host: "\(LoopbackCluster.subnet(15)).1", keyFiles: [key], join: [], directory: dir.path,
             extra: ["--log-format", "json"])
         defer { kill(node.pid, SIGKILL) }
         try #require(await poll(timeout: .seconds(10)) { await node.status() != nil } != nil, "\(node.log)")
-        let (status, _) = try await RegistryProcessTests.request("http://\(node.registryAddress)/v2/e2e/x/manifests/v1")
+        let (status, _) = try await HTTPGet.curl("http://\(node.registryAddress)/v2/e2e/x/manifests/v1")
         #expect(status == 404)
         let logged = await poll(timeout: .seconds(5)) { node.log.contains("\"message\":\"request\"") }
         #expect(logged != nil, "no access log line: \(node.log.suffix(1000))")

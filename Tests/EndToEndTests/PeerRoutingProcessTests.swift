@@ -13,25 +13,6 @@ import TestSupport
         if: TestEnvironment.canRun(TestEnvironment.containerdTools + TestEnvironment.registryTools + ["curl"], needsRoot: true),
         "needs root, containerd, ctr, docker-registry, skopeo and curl"))
 struct PeerRoutingProcessTests {
-    /// Copies `image` into a layout the node serves, named `reference`.
-    static func serve(_ image: TestImage, as reference: String, at layout: String) async throws {
-        try await Subprocess.run([
-            "skopeo", "--insecure-policy", "copy", "--quiet", "--preserve-digests",
-            "oci:\(image.layoutDirectory):\(image.tag)", "oci:\(layout):\(reference)",
-        ])
-    }
-
-    static func node(_ name: String, _ host: String, key: String, join: [String], layout: String, dir: TemporaryDirectory) throws -> MirrorProcess {
-        try FileManager.default.createDirectory(atPath: layout, withIntermediateDirectories: true)
-        return try MirrorProcess(
-            name: name, host: host, keyFiles: [key], join: join, directory: dir.path,
-            store: ["--store", "oci-layout", "--oci-layout", layout])
-    }
-
-    static func waitForHolder(_ node: MirrorProcess, _ reference: String, _ holder: String) async -> Bool {
-        await poll(timeout: .seconds(10)) { await node.locate(reference)?.holders.contains(holder) == true } != nil
-    }
-
     static func copy(from registry: String, _ path: String, to dir: String) async throws -> Subprocess.Output {
         try await Subprocess.run(
             [
@@ -50,22 +31,21 @@ struct PeerRoutingProcessTests {
     }
 
     @Test func skopeoCopiesThroughAPeerByteForByteWithNoUpstream() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let image = try await TestImageBuilder(layerSizes: [3000, 3_000_000]).write(to: "\(dir.path)/image", tag: "v1")
-        try await Self.serve(image, as: "registry.example:5000/e2e/app:v1", at: "\(dir.path)/a")
-        let subnet = MembershipProcessTests.subnet(5)
-        let a = try Self.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
-        let b = try Self.node("empty", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        let (a, b, located) = try await LoopbackCluster.holderAndRelay(
+            serving: image, as: "registry.example:5000/e2e/app:v1", subnet: LoopbackCluster.subnet(5), key: key, dir: dir,
+            relayName: "empty")
         defer { for n in [a, b] { kill(n.pid, SIGKILL) } }
-        #expect(await Self.waitForHolder(b, "registry.example:5000/e2e/app:v1", "holder"), "\(MembershipProcessTests.dumpLogs([a, b]))")
+        #expect(located, "\(LoopbackCluster.logs([a, b]))")
 
         // Registry addressing with ?ns is what containerd does; skopeo uses plain
         // addressing, which the mirror maps to docker.io — so name the image there too.
-        try await Self.serve(image, as: "docker.io/e2e/app:v1", at: "\(dir.path)/a")
-        #expect(await Self.waitForHolder(b, "docker.io/e2e/app:v1", "holder"))
+        try await LoopbackCluster.serve(image, as: "docker.io/e2e/app:v1", at: "\(dir.path)/a")
+        #expect(await LoopbackCluster.waitForHolder(b, "docker.io/e2e/app:v1", "holder"))
         let copied = try await Self.copy(from: b.registryAddress, "e2e/app:v1", to: "\(dir.path)/copy")
-        #expect(copied.succeeded, "\(copied.stderr)\n\(MembershipProcessTests.dumpLogs([a, b]))")
+        #expect(copied.succeeded, "\(copied.stderr)\n\(LoopbackCluster.logs([a, b]))")
         #expect(try Self.sameBytes(image, copiedTo: "\(dir.path)/copy"))
         let counts = try #require(await b.status()?.registry)
         #expect(counts.requests["peer", default: 0] >= 4, "manifest, config and two layers come from the peer")
@@ -93,10 +73,10 @@ struct PeerRoutingProcessTests {
     }
 
     @Test func aPeerThatServesWrongBytesNeverGetsThemToTheClient() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let image = try await TestImageBuilder(layerSizes: [3000, 3_000_000]).write(to: "\(dir.path)/image", tag: "v1")
-        try await Self.serve(image, as: "docker.io/e2e/liar:v1", at: "\(dir.path)/liar")
+        try await LoopbackCluster.serve(image, as: "docker.io/e2e/liar:v1", at: "\(dir.path)/liar")
         // Corrupt both layers in the liar's store, keeping their sizes.
         for layer in image.hostImage!.layers {
             let path = "\(dir.path)/liar/blobs/sha256/\(layer.digest.hex)"
@@ -104,11 +84,11 @@ struct PeerRoutingProcessTests {
             bytes[bytes.count / 2] ^= 0xFF
             try bytes.write(to: URL(fileURLWithPath: path))
         }
-        let subnet = MembershipProcessTests.subnet(6)
-        let liar = try Self.node("liar", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/liar", dir: dir)
-        let b = try Self.node("client-side", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+        let subnet = LoopbackCluster.subnet(6)
+        let liar = try LoopbackCluster.node("liar", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/liar", dir: dir)
+        let b = try LoopbackCluster.node("client-side", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
         defer { for n in [liar, b] { kill(n.pid, SIGKILL) } }
-        #expect(await Self.waitForHolder(b, "docker.io/e2e/liar:v1", "liar"))
+        #expect(await LoopbackCluster.waitForHolder(b, "docker.io/e2e/liar:v1", "liar"))
 
         // Only the liar holds it: every attempt is refused or aborted, never completed wrong.
         let small = image.hostImage!.layers[0].digest
@@ -133,12 +113,12 @@ struct PeerRoutingProcessTests {
         #expect(smallFetch.stdout == "404")
 
         // An honest holder appears: the next request is served by it (the liar is banned).
-        try await Self.serve(image, as: "docker.io/e2e/liar:v1", at: "\(dir.path)/honest")
-        let honest = try Self.node("honest", "\(subnet).3", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/honest", dir: dir)
+        try await LoopbackCluster.serve(image, as: "docker.io/e2e/liar:v1", at: "\(dir.path)/honest")
+        let honest = try LoopbackCluster.node("honest", "\(subnet).3", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/honest", dir: dir)
         defer { kill(honest.pid, SIGKILL) }
-        #expect(await Self.waitForHolder(b, "docker.io/e2e/liar:v1", "honest"))
+        #expect(await LoopbackCluster.waitForHolder(b, "docker.io/e2e/liar:v1", "honest"))
         let copied = try await Self.copy(from: b.registryAddress, "e2e/liar:v1", to: "\(dir.path)/copy")
-        #expect(copied.succeeded, "\(copied.stderr)\n\(MembershipProcessTests.dumpLogs([liar, b, honest]))")
+        #expect(copied.succeeded, "\(copied.stderr)\n\(LoopbackCluster.logs([liar, b, honest]))")
         #expect(try Self.sameBytes(image, copiedTo: "\(dir.path)/copy"))
     }
 
@@ -152,12 +132,12 @@ struct PeerRoutingProcessTests {
         try await NetworkNamespace.with { network in
             try await RegistryProcess.with(address: network.hostAddress) { upstream in
                 try await ContainerdProcess.with(namespace: "k8s.io") { containerd in
-                    let dir = try TemporaryDirectory()
-                    let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+                    let dir = try ScratchDirectory()
+                    let key = try LoopbackCluster.writeKey(dir, "cluster.key")
                     let image = try await TestImageBuilder(layerSizes: [1000, 300_000], seed: 41).write(to: "\(dir.path)/image", tag: "v1")
                     let reference = try await upstream.push(image, repository: "e2e/plain")
-                    let mirror = try Self.node(
-                        "mirror", "\(MembershipProcessTests.subnet(9)).1", key: key, join: [], layout: "\(dir.path)/m", dir: dir)
+                    let mirror = try LoopbackCluster.node(
+                        "mirror", "\(LoopbackCluster.subnet(9)).1", key: key, join: [], layout: "\(dir.path)/m", dir: dir)
                     defer { kill(mirror.pid, SIGKILL) }
                     try #require(await poll(timeout: .seconds(10)) { await mirror.status() != nil } != nil, "\(mirror.log)")
 
@@ -189,18 +169,16 @@ struct PeerRoutingProcessTests {
     @Test func containerdPullsThroughTheMirrorAndFallsBackFast() async throws {
         try await RegistryProcess.with { upstream in
             try await ContainerdProcess.with(namespace: "k8s.io") { containerd in
-                let dir = try TemporaryDirectory()
-                let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+                let dir = try ScratchDirectory()
+                let key = try LoopbackCluster.writeKey(dir, "cluster.key")
                 let held = try await TestImageBuilder(layerSizes: [2000, 2_000_000]).write(to: "\(dir.path)/held", tag: "v1")
                 let other = try await TestImageBuilder(layerSizes: [1000, 500_000], seed: 99).write(to: "\(dir.path)/other", tag: "v2")
                 let heldRef = try await upstream.push(held, repository: "e2e/held")
                 let otherRef = try await upstream.push(other, repository: "e2e/other")
-                try await Self.serve(held, as: heldRef, at: "\(dir.path)/a")
-                let subnet = MembershipProcessTests.subnet(7)
-                let a = try Self.node("holder", "\(subnet).1", key: key, join: [], layout: "\(dir.path)/a", dir: dir)
-                let b = try Self.node("mirror", "\(subnet).2", key: key, join: ["\(subnet).1"], layout: "\(dir.path)/b", dir: dir)
+                let (a, b, located) = try await LoopbackCluster.holderAndRelay(
+                    serving: held, as: heldRef, subnet: LoopbackCluster.subnet(7), key: key, dir: dir, relayName: "mirror")
                 defer { for n in [a, b] { kill(n.pid, SIGKILL) } }
-                #expect(await Self.waitForHolder(b, heldRef, "holder"))
+                #expect(located)
 
                 // containerd uses B as its mirror for the upstream registry.
                 let hosts = "\(dir.path)/hosts"

@@ -38,7 +38,7 @@ struct RegistryLoadTests {
         defer { kill(holder.a.pid, SIGKILL) }
         let url = holder.image.blobURL(on: holder.a)
         let ready = await poll(timeout: .seconds(20), every: .milliseconds(100)) { await Self.status(url, method: "HEAD") == 200 }
-        try #require(ready != nil, "node A does not serve the blob\n\(MembershipProcessTests.dumpLogs([holder.a]))")
+        try #require(ready != nil, "node A does not serve the blob\n\(LoopbackCluster.logs([holder.a]))")
 
         try await Self.load(url: url, node: holder.a, image: holder.image, logs: [holder.a])
     }
@@ -57,9 +57,9 @@ struct RegistryLoadTests {
         let located = await poll(timeout: .seconds(20), every: .milliseconds(100)) {
             await b.locate(image.digest.description)?.holders == ["load-a"]
         }
-        try #require(located != nil, "B never located the blob on A\n\(MembershipProcessTests.dumpLogs([a, b]))")
+        try #require(located != nil, "B never located the blob on A\n\(LoopbackCluster.logs([a, b]))")
         let probe = await Self.status(url, method: "HEAD")
-        try #require(probe == 200, "B answered \(probe.map(String.init) ?? "nothing") to HEAD\n\(MembershipProcessTests.dumpLogs([a, b]))")
+        try #require(probe == 200, "B answered \(probe.map(String.init) ?? "nothing") to HEAD\n\(LoopbackCluster.logs([a, b]))")
 
         // Relaying holds a few chunks per transfer; with 200 transfers the
         // fetcher's buffer budget keeps each at the smallest chunk size.
@@ -69,17 +69,17 @@ struct RegistryLoadTests {
     /// What both tests start from: the blob in an OCI layout, a cluster key,
     /// and node A serving that layout on a loopback /24 of its own.
     struct Holder {
-        let directory: TemporaryDirectory
+        let directory: ScratchDirectory
         let image: LoadImage
         let key: String
         let subnet: String
         let a: MirrorProcess
 
         static func start() async throws -> Holder {
-            let dir = try TemporaryDirectory("gm-load")
+            let dir = try ScratchDirectory("gm-load")
             let image = try await LoadImage.write(to: "\(dir.path)/layout", size: blobSize, reference: "\(repository):v1")
-            let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
-            let subnet = host()
+            let key = try LoopbackCluster.writeKey(dir, "cluster.key")
+            let subnet = LoopbackCluster.subnet(135)
             let a = try MirrorProcess(
                 name: "load-a", host: "\(subnet).1", keyFiles: [key], join: [], directory: dir.path,
                 store: ["--store", "oci-layout", "--oci-layout", image.layout], extra: ["--log-level", "info"])
@@ -137,7 +137,7 @@ struct RegistryLoadTests {
             """
             \(wrong.count) of \(downloads) downloads failed or carried wrong bytes, e.g. \
             \(wrong.prefix(3).map { "#\($0.index): HTTP \($0.status), \($0.size) bytes, sha256 \($0.sha256.prefix(16)), curl: \($0.error)" })
-            \(MembershipProcessTests.dumpLogs(logs))
+            \(LoopbackCluster.logs(logs))
             """)
         #expect(lastStart < firstEnd, "the downloads did not all overlap: the last started at \(lastStart), the first ended at \(firstEnd)")
         #expect(samples.count >= 10, "too few VmRSS samples (\(samples.count)) to say anything about memory")
@@ -147,9 +147,6 @@ struct RegistryLoadTests {
             (highWater ?? Int.max) < rssLimitKiB,
             "\(node.name) VmHWM \(highWater.map(String.init) ?? "unreadable") KiB is not under \(rssLimitKiB) KiB")
     }
-
-    /// A fresh loopback /24 of its own (MirrorProcess binds fixed ports).
-    static func host() -> String { "127.\(Int.random(in: 230...250)).\(Int.random(in: 1...250))" }
 
     /// The status of one request, or nil if the node does not answer.
     static func status(_ url: String, method: String) async -> Int? {
@@ -256,39 +253,23 @@ struct LoadImage: Sendable {
         "http://\(node.registryAddress)/v2/\(repositoryPath)/blobs/\(digest)"
     }
 
-    static func write(to layout: String, size: Int, reference: String) async throws -> LoadImage {
-        let blobs = layout + "/blobs/sha256"
-        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
-        let temporary = blobs + "/.random"
+    static func write(to path: String, size: Int, reference: String) async throws -> LoadImage {
+        let layout = try OCILayoutWriter(root: path)
+        let temporary = path + "/random"
         try await Subprocess.run(["openssl", "rand", "-out", temporary, String(size)])
         let hashed = try await Subprocess.run(["openssl", "dgst", "-sha256", "-r", temporary])
         guard let hex = hashed.stdout.split(separator: " ").first, let digest = Digest("sha256:" + hex) else {
             throw Subprocess.Failure(command: ["openssl", "dgst"], reason: "printed no digest", output: hashed)
         }
-        try FileManager.default.moveItem(atPath: temporary, toPath: blobs + "/" + digest.hex)
-
-        func put(_ json: String) throws -> (Digest, Int) {
-            let bytes = Array(json.utf8)
-            let digest = SHA256.hash(bytes)
-            try Data(bytes).write(to: URL(fileURLWithPath: blobs + "/" + digest.hex))
-            return (digest, bytes.count)
-        }
-        let (config, configSize) = try put(
-            #"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":["\#(digest)"]}}"#)
-        let (manifest, manifestSize) = try put(
-            #"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","#
-                + #""config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\#(config)","size":\#(configSize)},"#
-                + #""layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"\#(digest)","size":\#(size)}]}"#)
-        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: layout + "/oci-layout"))
-        try Data(
-            (#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","#
-                + #""digest":"\#(manifest)","size":\#(manifestSize),"#
-                + #""annotations":{"org.opencontainers.image.ref.name":"\#(reference)"}}]}"#).utf8
-        ).write(to: URL(fileURLWithPath: layout + "/index.json"))
+        let blob = try layout.moveBlob(from: temporary, digest: digest, mediaType: MediaType.ociLayerTar)
+        let config = try layout.addBlob(
+            OCILayoutWriter.config(architecture: "amd64", diffIDs: [digest]), mediaType: MediaType.ociConfig)
+        let manifest = try layout.addBlob(OCILayoutWriter.manifest(config: config, layers: [blob]), mediaType: MediaType.ociManifest)
+        try layout.writeIndex(tagging: manifest, as: reference)
 
         // docker.io/load/blob:v1 -> load/blob (the path of /v2/<name>/blobs/…; no ns means docker.io).
         var name = reference.split(separator: ":").dropLast().joined(separator: ":")
         if name.hasPrefix("docker.io/") { name.removeFirst("docker.io/".count) }
-        return LoadImage(layout: layout, digest: digest, size: size, repositoryPath: name)
+        return LoadImage(layout: path, digest: digest, size: size, repositoryPath: name)
     }
 }

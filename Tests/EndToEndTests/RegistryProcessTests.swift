@@ -7,34 +7,20 @@ import TestSupport
 
 /// The registry front of real `gossip-mirror run` processes.
 @Suite(.serialized) struct RegistryProcessTests {
-    /// GET or HEAD with curl, exactly as given (`--path-as-is`): status and body.
-    static func request(_ url: String, method: String = "GET", headers: [String] = []) async throws -> (Int, String) {
-        var arguments = ["curl", "-s", "--path-as-is", "-X", method, "-o", "-", "-w", "\n%{http_code}", "--max-time", "10"]
-        if method == "HEAD" { arguments = ["curl", "-s", "--path-as-is", "-I", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"] }
-        for h in headers { arguments += ["-H", h] }
-        let output = try await Subprocess.run(arguments + [url], check: false)
-        let lines = output.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-        let status = Int(lines.last ?? "") ?? 0
-        return (status, lines.dropLast().joined(separator: "\n"))
-    }
-
     /// An OCI layout naming its image with a full reference, as a node serves it.
-    static func layout(named reference: String, layerSizes: [Int], in dir: TemporaryDirectory) async throws -> (String, TestImage) {
+    static func layout(named reference: String, layerSizes: [Int], in dir: ScratchDirectory) async throws -> (String, TestImage) {
         let image = try await TestImageBuilder(layerSizes: layerSizes).write(to: "\(dir.path)/source", tag: "v1")
         let layout = "\(dir.path)/served"
-        try await Subprocess.run([
-            "skopeo", "--insecure-policy", "copy", "--quiet", "--preserve-digests", "oci:\(image.layoutDirectory):v1",
-            "oci:\(layout):\(reference)",
-        ])
+        try await LoopbackCluster.serve(image, as: reference, at: layout)
         return (layout, image)
     }
 
     @Test(.enabled(if: TestEnvironment.canRun(["skopeo", "curl"]), "needs skopeo and curl"))
     func servesLocalContentAndRejectsMalformedRequests() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         let (layout, image) = try await Self.layout(named: "docker.io/e2e/local:v1", layerSizes: [5000, 150_000], in: dir)
-        let host = "\(MembershipProcessTests.subnet(4)).1"
+        let host = "\(LoopbackCluster.subnet(4)).1"
         let node = try MirrorProcess(
             name: "holder", host: host, keyFiles: [key], join: [], directory: dir.path,
             store: ["--store", "oci-layout", "--oci-layout", layout])
@@ -60,10 +46,10 @@ import TestSupport
 
         // Ranges.
         let layer = host0.layers[1]
-        let (partial, _) = try await Self.request(
+        let (partial, _) = try await HTTPGet.curl(
             "\(base)/v2/e2e/local/blobs/\(layer.digest)", headers: ["Range: bytes=10-19"])
         #expect(partial == 206)
-        let (unsatisfiable, body416) = try await Self.request(
+        let (unsatisfiable, body416) = try await HTTPGet.curl(
             "\(base)/v2/e2e/local/blobs/\(layer.digest)", headers: ["Range: bytes=999999999-"])
         #expect(unsatisfiable == 416)
         #expect(body416.contains("RANGE_INVALID"))
@@ -82,7 +68,7 @@ import TestSupport
             ("/v2/e2e/local/manifests/v1?ns=../../etc", []),
         ]
         for (path, headers) in bad {
-            let (status, body) = try await Self.request(base + path, headers: headers)
+            let (status, body) = try await HTTPGet.curl(base + path, headers: headers)
             #expect(status == 400 || status == 404, "\(path) → \(status)")
             #expect(body.contains(#""errors":[{"code":""#), "\(path) has no OCI error body: \(body)")
         }
@@ -90,7 +76,7 @@ import TestSupport
         #expect(await node.status()?.catalog?.blobs == 4)
 
         // Unknown content misses fast.
-        let (missing, _) = try await Self.request("\(base)/v2/e2e/local/blobs/sha256:\(hex)")
+        let (missing, _) = try await HTTPGet.curl("\(base)/v2/e2e/local/blobs/sha256:\(hex)")
         #expect(missing == 404)
         let counts = try #require(await node.status()?.registry)
         #expect(counts.slowestMissMicroseconds < 5_000, "slowest 404 took \(counts.slowestMissMicroseconds) µs")
@@ -98,8 +84,8 @@ import TestSupport
 
     @Test(.enabled(if: TestEnvironment.canRun(["ip", "curl"], needsRoot: true), "needs root, ip and curl"))
     func requestsFromAnotherHostNeedAToken() async throws {
-        let dir = try TemporaryDirectory()
-        let key = try MembershipProcessTests.writeKey(dir, "cluster.key")
+        let dir = try ScratchDirectory()
+        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
         try await NetworkNamespace.with { ns in
             let node = try MirrorProcess(
                 name: "guarded", host: "127.0.\(Int.random(in: 2...250)).\(Int.random(in: 2...250))", keyFiles: [key], join: [],

@@ -9,9 +9,7 @@ import TestSupport
 @Suite(
     .serialized,
     .enabled(
-        if: TestEnvironment.canRun(
-            TestEnvironment.containerdTools + TestEnvironment.registryTools + ["ip", "nft", "curl", "openssl", "chromium"],
-            needsRoot: true),
+        if: TestEnvironment.canRun(Cluster.tools + ["chromium"], needsRoot: true),
         "needs root, containerd, ctr, docker-registry, skopeo, iproute2, nftables, curl, openssl and chromium"))
 struct StatusPageBrowserTests {
     /// `chromium --headless --dump-dom URL`: the DOM after the page loaded.

@@ -14,7 +14,7 @@ import TestSupport
 struct StatusPortProcessTests {
     /// `gossip-mirror run` inside `ns`, status on 0.0.0.0:9090, serving an
     /// empty OCI layout; `extra` is appended.
-    static func start(in ns: NetworkNamespace, name: String, key: String, dir: TemporaryDirectory, extra: [String]) throws
+    static func start(in ns: NetworkNamespace, name: String, key: String, dir: ScratchDirectory, extra: [String]) throws
         -> RunningProcess
     {
         let layout = "\(dir.path)/\(name)-layout"
@@ -24,20 +24,19 @@ struct StatusPortProcessTests {
             "--gossip-addr", "\(ns.namespaceAddress):7946", "--registry-addr", "\(ns.namespaceAddress):5000",
             "--status-addr", "0.0.0.0:9090", "--key-file", key, "--store", "oci-layout", "--oci-layout", layout,
         ]
-        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GOSSIP_MIRROR_") }
-        return try Subprocess.launch(arguments + extra, logPath: "\(dir.path)/\(name).log", environment: environment)
+        return try Subprocess.launch(arguments + extra, logPath: "\(dir.path)/\(name).log", environment: MirrorProcess.environment)
     }
 
     /// Waits until the node answers `/readyz` from outside (an open path).
     static func waitUntilReady(_ base: String, _ node: RunningProcess) async throws {
         let ready = await poll(timeout: .seconds(15), every: .milliseconds(100)) {
-            (try? await RegistryProcessTests.request("\(base)/readyz"))?.0 == 200
+            (try? await HTTPGet.curl("\(base)/readyz"))?.0 == 200
         }
         try #require(ready != nil, "the node never answered /readyz\n\(node.logTail())")
     }
 
     @Test func inventoryAnswersOnlyLoopbackTrustedNetworksAndClusterTokens() async throws {
-        let dir = try TemporaryDirectory()
+        let dir = try ScratchDirectory()
         let key = ClusterKey.generate()
         let keyPath = "\(dir.path)/cluster.key"
         try (key.base64 + "\n").write(toFile: keyPath, atomically: true, encoding: .utf8)
@@ -52,27 +51,27 @@ struct StatusPortProcessTests {
             // says nothing of the node; health and metrics stay open.
             let reference = "docker.io/library/app:v1".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
             for path in ["/status.json", "/status", "/", "/locate?ref=\(reference)", "/no-such-page"] {
-                let (status, body) = try await RegistryProcessTests.request(base + path)
+                let (status, body) = try await HTTPGet.curl(base + path)
                 #expect(status == 403, "\(path) answered \(status) to a request without a token")
                 #expect(!body.contains("guarded") && !body.contains(ns.namespaceAddress), "\(path) leaked: \(body)")
             }
             for path in ["/metrics", "/healthz", "/readyz"] {
-                let (status, _) = try await RegistryProcessTests.request(base + path)
+                let (status, _) = try await HTTPGet.curl(base + path)
                 #expect(status == 200, "\(path) answered \(status)")
             }
-            let (_, metrics) = try await RegistryProcessTests.request(base + "/metrics")
+            let (_, metrics) = try await HTTPGet.curl(base + "/metrics")
             #expect(metrics.contains("# TYPE "), "no Prometheus exposition on /metrics: \(metrics.prefix(300))")
 
             // With a cluster token for this request to this node: answered.
             let credentials = PeerCredentials(nodeName: "test-client") { [key] }
             let token = try #require(await credentials.token(method: "GET", target: "/status.json", destination: "guarded"))
-            let (signed, report) = try await RegistryProcessTests.request(
+            let (signed, report) = try await HTTPGet.curl(
                 base + "/status.json", headers: ["\(PeerCredentials.tokenHeader): \(token)"])
             #expect(signed == 200, "a valid token was refused: \(report)")
             #expect(report.contains("\"guarded\""), "/status.json does not name the node: \(report.prefix(300))")
             let locateTarget = "/locate?ref=\(reference)"
             let locateToken = try #require(await credentials.token(method: "GET", target: locateTarget, destination: "guarded"))
-            let (located, _) = try await RegistryProcessTests.request(
+            let (located, _) = try await HTTPGet.curl(
                 base + locateTarget, headers: ["\(PeerCredentials.tokenHeader): \(locateToken)"])
             #expect(located == 200)
 
@@ -82,7 +81,7 @@ struct StatusPortProcessTests {
             let wrongKey = try #require(await other.token(method: "GET", target: "/status.json", destination: "guarded"))
             let elsewhere = try #require(await credentials.token(method: "GET", target: "/status.json", destination: "other-node"))
             for header in [token, wrongKey, elsewhere, "v2.1.AAAA"] {
-                let (status, _) = try await RegistryProcessTests.request(
+                let (status, _) = try await HTTPGet.curl(
                     base + (header == token ? "/status" : "/status.json"), headers: ["\(PeerCredentials.tokenHeader): \(header)"])
                 #expect(status == 403, "token \(header.prefix(20))… answered \(status)")
             }
@@ -100,7 +99,7 @@ struct StatusPortProcessTests {
                 in: ns, name: "trusting", key: keyPath, dir: dir, extra: ["--trusted-network", "\(ns.hostAddress)/32"])
             defer { kill(trusting.pid, SIGKILL) }
             try await Self.waitUntilReady(base, trusting)
-            let (trusted, body) = try await RegistryProcessTests.request(base + "/status.json")
+            let (trusted, body) = try await HTTPGet.curl(base + "/status.json")
             #expect(trusted == 200 && body.contains("\"trusting\""), "a trusted network was refused: \(trusted) \(body.prefix(200))")
             await trusting.stop()
         }

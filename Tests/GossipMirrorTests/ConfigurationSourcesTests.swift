@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Testing
+import TestSupport
 
 @testable import gossip_mirror
 
@@ -8,18 +9,17 @@ import Testing
 /// environment) and their precedence, through the same merge and parse
 /// `main` uses.
 @Suite struct ConfigurationSourcesTests {
-    /// A YAML file in a fresh directory; removed by `remove()`.
+    /// A YAML file in a scratch directory; removed by `remove()`.
     struct ConfigFile {
-        let directory: String
-        var path: String { directory + "/config.yaml" }
+        let directory: ScratchDirectory
+        var path: String { directory.appending("config.yaml") }
 
         init(_ yaml: String) throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("gm-config-\(UUID().uuidString)").path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            try yaml.write(toFile: directory + "/config.yaml", atomically: true, encoding: .utf8)
+            directory = try ScratchDirectory("gm-config")
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         }
 
-        func remove() { try? FileManager.default.removeItem(atPath: directory) }
+        func remove() { directory.remove() }
     }
 
     /// Merges and parses as `gossip-mirror SUBCOMMAND ARGUMENTS` would.
@@ -28,6 +28,18 @@ import Testing
     ) throws -> Command {
         let merged = try ConfigurationSources.merge(arguments: [Command._commandName] + arguments, environment: environment)
         return try Command.parse(Array(merged.dropFirst()))
+    }
+
+    /// Merging its own output adds nothing, whatever the values hold (found
+    /// by fuzzing: a value starting with a combining mark made `=` and the
+    /// mark one Character, and the option was added a second time). One
+    /// row per value.
+    @Test(arguments: ["plain", "-dash", "\u{0487}", "\u{0301}x", "a=b", ""])
+    func mergingIsIdempotent(value: String) throws {
+        let file = try ConfigFile("containerd-namespace: \"\(value)\"\n")
+        defer { file.remove() }
+        let merged = try ConfigurationSources.merge(arguments: ["run", "--config", file.path], environment: [:])
+        #expect(try ConfigurationSources.merge(arguments: merged, environment: [:]) == merged)
     }
 
     @Test func flagOnly() throws {

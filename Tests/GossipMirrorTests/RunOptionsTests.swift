@@ -4,24 +4,20 @@ import Foundation
 import Logging
 import Registry
 import Testing
+import TestSupport
 
 @testable import gossip_mirror
 
 /// `run`'s options as `run` itself turns them into the hosts.toml writer's
 /// settings and the OCI layout store.
 @Suite struct RunOptionsTests {
-    static func temporaryDirectory() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gm-run-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
     /// Issue 10, bug 4: `--no-resolve-tags` used to be ignored by
     /// `--configure-containerd`, which wrote `capabilities = ["pull", "resolve"]`.
     @Test(arguments: [(["--no-resolve-tags"], #"capabilities = ["pull"]"#), ([], #"capabilities = ["pull", "resolve"]"#)])
     func hostsTomlFollowsResolveTags(_ extra: [String], _ capabilities: String) throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try ScratchDirectory("gm-run")
+        defer { scratch.remove() }
+        let directory = scratch.path
         let run = try Run.parse(["--configure-containerd", "--hosts-dir", directory, "--mirror-registry", "docker.io"] + extra)
         let settings = try #require(try run.containerdHostsSettings())
         _ = try HostsTransaction.apply(settings)
@@ -42,8 +38,9 @@ import Testing
     }
 
     @Test func ociLayoutRepositoryNamesBareTags() async throws {
-        let directory = try Self.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = try ScratchDirectory("gm-run")
+        defer { scratch.remove() }
+        let directory = scratch.path
         try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: directory + "/oci-layout", atomically: true, encoding: .utf8)
         let digest = "sha256:" + String(repeating: "ab", count: 32)
         try """

@@ -1,17 +1,16 @@
 import Foundation
 import Registry
+import TestSupport
 
-/// A fresh directory under the system temporary directory, removed afterwards.
+/// A scratch directory standing for a hosts directory (`/etc/containerd/certs.d`),
+/// with helpers to write, read and fingerprint the files below it.
 final class TemporaryHostsDirectory {
-    let path: String
+    private let scratch: ScratchDirectory
+    var path: String { scratch.path }
 
     init() throws {
-        path = FileManager.default.temporaryDirectory
-            .appendingPathComponent("hosts-config-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+        scratch = try ScratchDirectory("hosts-config")
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 
     func url(_ components: String...) -> String {
         components.reduce(path) { $0 + "/" + $1 }

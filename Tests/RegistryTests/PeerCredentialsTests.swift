@@ -71,6 +71,37 @@ import Testing
         #expect(!(await credentials.verify(token, method: "GET", target: "/v2/", now: Self.now)))
     }
 
+    /// The MAC's last base64 character before `=` has two unused bits: the
+    /// three other spellings of a valid token's MAC are refused (found by
+    /// the peer-token fuzz target). One row per spelling.
+    @Test(arguments: 1...3)
+    func otherSpellingsOfTheMACAreRefused(flip: Int) async throws {
+        let key = ClusterKey.generate()
+        let credentials = PeerCredentials(nodeName: "holder") { [key] }
+        let token = try #require(await credentials.token(method: "GET", target: "/v2/", destination: "holder", now: Self.now))
+        #expect(await credentials.verify(token, method: "GET", target: "/v2/", now: Self.now))
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+        var characters = Array(token)
+        let last = characters.count - 2  // before the `=`
+        let value = alphabet.firstIndex(of: characters[last])!
+        characters[last] = alphabet[value ^ flip]
+        let respelled = String(characters)
+        #expect(Data(base64Encoded: String(respelled.split(separator: ".")[3])) == Data(base64Encoded: String(token.split(separator: ".")[3])))
+        #expect(!(await credentials.verify(respelled, method: "GET", target: "/v2/", now: Self.now)))
+    }
+
+    /// The time with a leading zero is another spelling of the same token:
+    /// refused (found by the peer-token fuzz target). One row per spelling.
+    @Test(arguments: ["0", "00", "000000"])
+    func timesWithLeadingZerosAreRefused(zeros: String) async throws {
+        let key = ClusterKey.generate()
+        let credentials = PeerCredentials(nodeName: "holder") { [key] }
+        let token = try #require(await credentials.token(method: "GET", target: "/v2/", destination: "holder", now: Self.now))
+        var fields = token.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        fields[1] = zeros + fields[1]
+        #expect(!(await credentials.verify(fields.joined(separator: "."), method: "GET", target: "/v2/", now: Self.now)))
+    }
+
     @Test func freshnessNeverOverflows() {
         let credentials = PeerCredentials(nodeName: "n") { [] }
         #expect(credentials.isFresh(1_800_000_000, now: Self.now))

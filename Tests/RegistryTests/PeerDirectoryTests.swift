@@ -28,12 +28,44 @@ import Testing
         #expect(ranked.map(\.name) == ["near", "far"])
         #expect(ranked.first?.registryAddress == "10.0.0.2:5000", "a wildcard registry address takes the gossip host")
         // Failures push a peer back; wrong bytes exclude it.
-        directory.begin("near")
-        directory.end("near", failed: true)
+        directory.lease(ranked[0]).end(.failed(.timedOut))
         #expect(directory.candidates(for: SummaryKey(digest)).map(\.name) == ["far", "near"])
-        directory.penalise("far")
+        directory.lease(ranked[1]).end(.lied)
         #expect(directory.candidates(for: SummaryKey(digest)).map(\.name) == ["near"])
         let other = try #require(Digest("sha256:" + String(repeating: "ef", count: 32)))
         #expect(directory.holders(of: SummaryKey(other)).isEmpty)
+    }
+
+    /// Issue 10: begin and end are paired by construction.
+    @Test func leasesEndOnceAndNeverLeakInFlight() throws {
+        let digest = try #require(Digest("sha256:" + String(repeating: "cd", count: 32)))
+        var filter = BloomFilter(expectedCount: 100)
+        filter.insert(digest)
+        let directory = PeerDirectory(selfName: "me")
+        directory.update(members: [Self.member("a", "10.0.0.2", rtt: .milliseconds(1)), Self.member("b", "10.0.0.3", rtt: .milliseconds(1))])
+        for name in ["a", "b"] { directory.setSummary(of: name, bytes: filter.serialized()) }
+        let a = try #require(directory.candidates(for: SummaryKey(digest)).first { $0.name == "a" })
+
+        let lease = directory.lease(a)
+        #expect(directory.inFlight("a") == 1)
+        lease.end(.failed(.stalled))
+        lease.end(.failed(.stalled))  // a second end is ignored
+        lease.end(.served)
+        #expect(directory.inFlight("a") == 0)
+        #expect(directory.candidates(for: SummaryKey(digest)).map(\.name) == ["b", "a"], "one failure, counted once")
+
+        do {
+            let dropped = directory.lease(a)
+            #expect(directory.inFlight("a") == 1 && !dropped.isEnded)
+        }
+        #expect(directory.inFlight("a") == 0, "a lease dropped without an end ends as cancelled")
+
+        // Not the holder's fault: no penalty.
+        for outcome in [AttemptOutcome.absent, .cancelled, .served] { directory.lease(a).end(outcome) }
+        #expect(directory.totalInFlight == 0)
+
+        // A member SWIM no longer holds alive is never a candidate.
+        directory.update(members: [Self.member("a", "10.0.0.2", status: .suspect), Self.member("b", "10.0.0.3", status: .dead)])
+        #expect(directory.candidates(for: SummaryKey(digest)).isEmpty)
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import TestSupport
 
 @testable import Registry
 
@@ -43,18 +44,7 @@ final class FetchTestPeer: Sendable {
                 return await handler(request)
             },
             logger: Logger(label: "fake-peer", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let (bound, boundContinuation) = AsyncStream<Int>.makeStream()
-        let task = Task {
-            try await server.run(onBound: { address in
-                boundContinuation.yield(address.port ?? 0)
-                boundContinuation.finish()
-            })
-        }
-        var iterator = bound.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
-            throw FetchTestFailure("fake peer did not bind")
-        }
+        let (port, task) = try await startTestServer(server)
         return FetchTestPeer(port: port, task: task, recorder: recorder)
     }
 
@@ -79,6 +69,23 @@ final class FetchTestPeer: Sendable {
     private final class Recorder: Sendable {
         let requests = Mutex<[Seen]>([])
     }
+}
+
+/// Runs `server` until the returned task is cancelled; the port it bound.
+func startTestServer(_ server: HTTPServer) async throws -> (port: Int, task: Task<Void, any Error>) {
+    let (bound, continuation) = AsyncStream<Int>.makeStream()
+    let task = Task {
+        try await server.run(onBound: { address in
+            continuation.yield(address.port ?? 0)
+            continuation.finish()
+        })
+    }
+    var iterator = bound.makeAsyncIterator()
+    guard let port = await iterator.next(), port > 0 else {
+        task.cancel()
+        throw FetchTestFailure("the test server did not bind")
+    }
+    return (port, task)
 }
 
 struct FetchTestHandler: HTTPHandler {
@@ -168,47 +175,14 @@ struct FetchTestFailure: Error, CustomStringConvertible {
 func fetchTestPayload(size: Int, seed: UInt64) -> ByteBuffer {
     var buffer = ByteBufferAllocator().buffer(capacity: size)
     buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { raw in
-        var state = seed
+        var random = SplitMix64(seed: seed)
         let words = size / 8
         let out = raw.baseAddress!.bindMemory(to: UInt64.self, capacity: words)
-        for i in 0..<words {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            out[i] = z ^ (z >> 31)
-        }
+        for i in 0..<words { out[i] = random.next() }
         for i in (words * 8)..<size { raw[i] = UInt8(truncatingIfNeeded: i) }
         return size
     }
     return buffer
-}
-
-/// Polls `condition` until it holds or `timeout` passes.
-func pollUntil(within timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
-    let deadline = ContinuousClock.now + timeout
-    while ContinuousClock.now < deadline {
-        if condition() { return true }
-        try? await Task.sleep(for: .milliseconds(5))
-    }
-    return condition()
-}
-
-/// A loopback TCP port with nothing listening on it (bound, then closed).
-func closedLoopbackTestPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw FetchTestFailure("socket failed") }
-    defer { close(fd) }
-    var address = loopbackAddress(port: 0)
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let port = withUnsafeMutablePointer(to: &address) { pointer in
-        pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sa -> Int in
-            guard bind(fd, sa, length) == 0, getsockname(fd, sa, &length) == 0 else { return 0 }
-            return Int(UInt16(bigEndian: pointer.pointee.sin_port))
-        }
-    }
-    guard port > 0 else { throw FetchTestFailure("bind failed") }
-    return port
 }
 
 /// A listening socket whose accept queue is full (backlog 0, one connection

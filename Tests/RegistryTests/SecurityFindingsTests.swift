@@ -4,18 +4,19 @@ import Gossip
 import NIOCore
 import NIOHTTP1
 import Testing
+import TestSupport
 
 @testable import Registry
 
 /// Issue 9's registry findings, in process: OCI-layout stores, real handlers
 /// and peer clients, `HTTPServer`s on loopback.
 @Suite struct SecurityFindingsTests {
-    let scratch: TestScratch
+    let scratch: ScratchDirectory
     let key = ClusterKey.generate()
     let client = PeerFetcher()
 
     init() throws {
-        scratch = try TestScratch("gm-findings")
+        scratch = try ScratchDirectory("gm-findings")
     }
 
     func layout(_ name: String, reference: String = "docker.io/test/app:v1", layerSizes: [Int] = [3000, 2_000_000], seed: UInt64 = 1)
@@ -79,7 +80,9 @@ import Testing
         let a = try await TestNode.start("a", key: key, layout: current.path, scratch: scratch.path)
         let b = try await TestNode.start("b", key: key, layout: current.path, scratch: scratch.path)
         let c = try await TestNode.start("c", key: key, layout: stale.path, scratch: scratch.path)
-        let strict = try await TestNode.start("strict", key: key, layout: nil, scratch: scratch.path, tagQuorum: 2)
+        var quorum = PeerRouterSettings.forTests
+        quorum.tagQuorum = 2
+        let strict = try await TestNode.start("strict", key: key, layout: nil, scratch: scratch.path, settings: quorum)
         let lenient = try await TestNode.start("lenient", key: key, layout: nil, scratch: scratch.path)
 
         await TestNode.link([a, strict, lenient])

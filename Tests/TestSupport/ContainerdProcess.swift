@@ -26,22 +26,9 @@ public final class ContainerdProcess: @unchecked Sendable {
     private let lock = NSLock()
     private var current: RunningProcess?
 
-    /// Plugins that would need a kubelet, a runtime, kernel modules or /opt.
-    public static let disabledPlugins = [
-        "io.containerd.grpc.v1.cri",
-        "io.containerd.internal.v1.opt",
-        "io.containerd.internal.v1.restart",
-        "io.containerd.runtime.v1.linux",
-        "io.containerd.runtime.v2.task",
-        "io.containerd.monitor.v1.cgroups",
-        "io.containerd.service.v1.tasks-service",
-        "io.containerd.grpc.v1.tasks",
-        "io.containerd.snapshotter.v1.aufs",
-        "io.containerd.snapshotter.v1.btrfs",
-        "io.containerd.snapshotter.v1.devmapper",
-        "io.containerd.snapshotter.v1.zfs",
-        "io.containerd.snapshotter.v1.overlayfs",
-    ]
+    /// Plugins that would need a kubelet, a runtime, kernel modules or /opt
+    /// (the list in `scripts/cluster/templates/containerd.toml`).
+    public static var disabledPlugins: [String] { (try? DaemonTemplates.containerdDisabledPlugins()) ?? [] }
 
     /// What running containers needs on top (runc through the v2 shim): only
     /// for tests that `ctr run` an image.
@@ -66,36 +53,19 @@ public final class ContainerdProcess: @unchecked Sendable {
         ).write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
-    /// A containerd config (version 2) for a test instance: its own root,
-    /// state and socket, only the `snapshotter` snapshotter, none of the
-    /// plugins that need cgroups or run containers (unless `runsContainers`),
-    /// and `extra` TOML appended.
+    /// A containerd config (version 2) for a test instance, from the template
+    /// the demo uses too (`DaemonTemplates`): its own root, state and socket,
+    /// only the `snapshotter` snapshotter, none of the plugins that need
+    /// cgroups or run containers (unless `runsContainers`), and `extra` TOML
+    /// appended.
     public static func configuration(
         root: String, state: String, socket: String, snapshotter: String, extra: String = "", runsContainers: Bool = false
-    ) -> String {
-        let disabled = disabledPlugins.filter { !$0.hasSuffix(".\(snapshotter)") && !(runsContainers && containerPlugins.contains($0)) }
-        return """
-            version = 2
-            root = "\(root)"
-            state = "\(state)"
-            disabled_plugins = [\(disabled.map { "\"\($0)\"" }.joined(separator: ", "))]
-
-            [grpc]
-              address = "\(socket)"
-
-            [ttrpc]
-              address = "\(socket).ttrpc"
-
-            [debug]
-              address = ""
-              level = "info"
-
-            [metrics]
-              address = ""
-
-            \(extra)
-
-            """
+    ) throws -> String {
+        let enabled: (String) -> Bool = { $0.hasSuffix(".\(snapshotter)") || (runsContainers && containerPlugins.contains($0)) }
+        let text = try DaemonTemplates.render("containerd.toml", ["ROOT": root, "STATE": state, "SOCKET": socket]) { line in
+            DaemonTemplates.pluginName(line).map(enabled) ?? false
+        }
+        return text + "\n" + extra + "\n"
     }
 
     /// Starts containerd and waits until its socket accepts connections.
@@ -107,7 +77,7 @@ public final class ContainerdProcess: @unchecked Sendable {
         runsContainers: Bool = false,
         deadline: Duration = .seconds(30)
     ) async throws -> ContainerdProcess {
-        let directory = try ScratchDirectory(prefix: "gm-ctd")
+        let directory = try ScratchDirectory("gm-ctd")
         do {
             let containerd = try ContainerdProcess(
                 directory: directory, namespace: namespace, snapshotter: snapshotter, extraConfig: extraConfig,
@@ -158,11 +128,8 @@ public final class ContainerdProcess: @unchecked Sendable {
         let process = try Subprocess.launch(["containerd", "--config", configPath], logPath: logPath)
         lock.withLock { current = process }
         let socketPath = self.socketPath
-        try await eventually("containerd to accept connections on \(socketPath)", within: deadline) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
-            return SocketProbes.unixSocketAccepts(socketPath)
+        try await process.waitUntil("containerd to accept connections on \(socketPath)", within: deadline) {
+            SocketProbes.unixSocketAccepts(socketPath)
         }
     }
 

@@ -43,6 +43,7 @@ public actor EventRecorder<Element: Sendable> {
 
     /// The first element after the cursor that matches, waiting up to `deadline`
     /// for it; moves the cursor past it. Throws `TimedOut` (listing what was seen).
+    @discardableResult
     public func next(
         within deadline: Duration = .seconds(30),
         _ description: String = "a matching event",

@@ -22,7 +22,7 @@ public final class RegistryProcess: Sendable {
     /// Starts a registry on `address` (an IPv4 address of this host) and
     /// waits until `GET /v2/` answers.
     public static func start(address: String = "127.0.0.1", deadline: Duration = .seconds(30)) async throws -> RegistryProcess {
-        let directory = try ScratchDirectory(prefix: "gm-registry")
+        let directory = try ScratchDirectory("gm-registry")
         var lastError: (any Error)?
         // A port found free may be taken before the registry binds it: try again.
         for _ in 0..<3 {
@@ -34,11 +34,8 @@ public final class RegistryProcess: Sendable {
                 ["docker-registry", "serve", config], logPath: directory.appending("registry.log"))
             let registry = RegistryProcess(address: address, port: port, directory: directory, process: process)
             do {
-                try await eventually("docker-registry to answer GET /v2/ on \(registry.host)", within: deadline) {
-                    guard process.isRunning else {
-                        throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-                    }
-                    return SocketProbes.httpStatus(address: address, port: port, path: "/v2/") == 200
+                try await process.waitUntil("docker-registry to answer GET /v2/ on \(registry.host)", within: deadline) {
+                    SocketProbes.httpStatus(address: address, port: port, path: "/v2/") == 200
                 }
                 return registry
             } catch {
@@ -98,32 +95,15 @@ public final class RegistryProcess: Sendable {
         directory.remove()
     }
 
-    /// A docker-registry config: filesystem storage under `storage`,
-    /// listening on `address:port`, with TLS when `tls` names a certificate
-    /// and key.
+    /// A docker-registry config, from the template the demo uses too
+    /// (`DaemonTemplates`): filesystem storage under `storage`, listening on
+    /// `address:port`, with TLS when `tls` names a certificate and key.
     public static func configuration(
         storage: String, address: String, port: Int, tls: (certificate: String, key: String)? = nil
-    ) -> String {
-        let tlsSection = tls.map { "\n  tls:\n    certificate: \($0.certificate)\n    key: \($0.key)" } ?? ""
-        return """
-        version: 0.1
-        log:
-          level: info
-          accesslog:
-            disabled: false
-        storage:
-          filesystem:
-            rootdirectory: \(storage)
-          delete:
-            enabled: true
-          cache:
-            blobdescriptor: inmemory
-        http:
-          addr: \(address):\(port)\(tlsSection)
-        health:
-          storagedriver:
-            enabled: false
-
-        """
+    ) throws -> String {
+        try DaemonTemplates.render(
+            "docker-registry.yml",
+            ["STORAGE": storage, "ADDRESS": "\(address):\(port)", "CERTIFICATE": tls?.certificate ?? "", "KEY": tls?.key ?? ""]
+        ) { tls == nil && $0.hasSuffix("# tls") }
     }
 }

@@ -34,10 +34,16 @@ public final class RunningProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         let exited = self.exited
-        process.terminationHandler = { _ in exited.fire() }
+        // Unregistered as soon as it is gone: its pid may be reused after that.
+        process.terminationHandler = { process in
+            exited.fire()
+            ProcessReaper.shared.unregister(process.processIdentifier)
+        }
         try process.run()
         try? log.close()
         ProcessReaper.shared.register(process.processIdentifier)
+        // It may have exited (and the handler run) before it was registered.
+        if exited.hasFired { ProcessReaper.shared.unregister(process.processIdentifier) }
     }
 
     public var pid: Int32 { process.processIdentifier }
@@ -70,6 +76,28 @@ public final class RunningProcess: @unchecked Sendable {
     /// Waits until it exits by itself; true if it did within `deadline`.
     public func waitForExit(deadline: Duration) async -> Bool {
         !(await exited.wait(deadline: deadline))
+    }
+
+    /// Whether it ended by a signal (a crash, or a SIGKILL) rather than by exiting.
+    public var endedBySignal: Bool { exited.hasFired && process.terminationReason == .uncaughtSignal }
+
+    /// Sends `signal` (SIGTERM for a graceful stop, SIGKILL for a crash) without waiting.
+    public func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    /// Waits, with `poll`, until `ready` holds (a socket answers) while the
+    /// process runs. Throws the process's log tail if it exits first, and
+    /// `TimedOut` after `deadline`.
+    public func waitUntil(
+        _ what: @autoclosure () -> String, within deadline: Duration = .seconds(30), every interval: Duration = .milliseconds(50),
+        _ ready: () async throws -> Bool
+    ) async throws {
+        let held = try await poll(timeout: deadline, every: interval) {
+            guard isRunning else { throw Subprocess.Failure(command: command, reason: "exited:\n\(logTail())") }
+            return try await ready()
+        }
+        guard held != nil else { throw TimedOut(what: "\(what()) (`\(command.joined(separator: " "))`)", deadline: deadline) }
     }
 
     /// The last `lines` lines of its log, for failure messages.

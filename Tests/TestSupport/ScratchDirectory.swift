@@ -1,11 +1,13 @@
 import Foundation
 
-/// A fresh directory under `/tmp` (short paths: unix socket paths are limited
-/// to 107 bytes), removed by `remove()`.
-public struct ScratchDirectory: Sendable {
+/// The tests' one temporary directory: a fresh directory under `/tmp` (short
+/// paths: unix socket paths are limited to 107 bytes), removed by `remove()`
+/// or, at the latest, when the last reference to it goes. Keep it referenced
+/// (or call `remove()` at the end) while processes still use the path.
+public final class ScratchDirectory: Sendable {
     public let path: String
 
-    public init(prefix: String) throws {
+    public init(_ prefix: String = "gm-test") throws {
         let template = "/tmp/\(prefix)-XXXXXX"
         var bytes = Array(template.utf8CString)
         guard let made = mkdtemp(&bytes) else {
@@ -13,6 +15,8 @@ public struct ScratchDirectory: Sendable {
         }
         path = String(cString: made)
     }
+
+    deinit { remove() }
 
     /// A path inside the directory.
     public func appending(_ component: String) -> String {

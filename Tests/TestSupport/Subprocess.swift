@@ -72,7 +72,7 @@ public enum Subprocess {
 
         // Output goes to temporary files rather than pipes: a chatty command can
         // not block on a full pipe, and nothing has to drain it concurrently.
-        let scratch = try ScratchDirectory(prefix: "subprocess")
+        let scratch = try ScratchDirectory("subprocess")
         defer { scratch.remove() }
         let outPath = scratch.path + "/stdout", errPath = scratch.path + "/stderr"
         _ = FileManager.default.createFile(atPath: outPath, contents: nil)

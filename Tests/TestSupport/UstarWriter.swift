@@ -60,20 +60,3 @@ enum UstarWriter {
         return block
     }
 }
-
-/// A fast, seedable generator (SplitMix64): test layers need bytes that do not
-/// compress and differ between layers, and statistical tests need the same
-/// numbers on every run — not cryptographic randomness.
-public struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -13,8 +13,13 @@
 #   cluster_init PREFIX   # a work dir, a free 10.239.X.0/24, the bridge
 #   cluster_upstream      # docker-registry with TLS on 10.239.X.1:5000
 #   cluster_host N        # namespace, containerd, hosts.toml, gossip-mirror
-#   ...                   # cluster_pull, cluster_block_upstream, status_json...
+#   ...                   # cluster_pull, cluster_block_upstream, status_number...
 #   cluster_cleanup
+#
+# The daemons' configuration comes from scripts/cluster/templates/, the files
+# the Swift cluster harness renders too (Tests/TestSupport/DaemonTemplates.swift);
+# what a node knows is read with the binary's own `members`, `status` and
+# `locate` commands in their --json form (parsed with jq).
 
 CLUSTER_DIR=""
 CLUSTER_SUBNET=""      # e.g. 10.239.42
@@ -22,8 +27,23 @@ CLUSTER_TAG=""         # short random tag in interface and namespace names
 CLUSTER_BRIDGE=""
 UPSTREAM=""            # HOST:PORT of the upstream registry
 CLUSTER_KEY=""
+CLUSTER_TEMPLATES="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/templates"
 
 log() { printf '%s\n' "$*" >&2; }
+
+# Prints scripts/cluster/templates/NAME with each @KEY@ replaced by VALUE
+# (render_template NAME KEY=VALUE...); fails if a placeholder is left.
+render_template() {
+  local name=$1 pair text
+  shift
+  text=$(<"$CLUSTER_TEMPLATES/$name")
+  for pair in "$@"; do text=${text//"@${pair%%=*}@"/"${pair#*=}"}; done
+  if grep -q '@[A-Z_]*@' <<<"$text"; then
+    log "render_template $name: $(grep -o '@[A-Z_]*@' <<<"$text" | head -n 1) is not set"
+    return 1
+  fi
+  printf '%s\n' "$text"
+}
 
 # Records a resource for cleanup: "netns NAME", "link NAME", "pid PID".
 cluster_record() { echo "$*" >>"$CLUSTER_DIR/resources"; }
@@ -76,34 +96,9 @@ cluster_upstream() {
   local dir="$CLUSTER_DIR/upstream"
   mkdir -p "$dir/storage"
   UPSTREAM="$CLUSTER_SUBNET.1:5000"
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=gossip-mirror cluster CA" \
-    -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
-  openssl req -newkey rsa:2048 -nodes -subj "/CN=$CLUSTER_SUBNET.1" \
-    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
-  printf 'subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\n' "$CLUSTER_SUBNET.1" >"$dir/ext.cnf"
-  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
-    -days 2 -extfile "$dir/ext.cnf" -out "$dir/server.crt" 2>/dev/null
-  mkdir -p "$dir/trust" && cp "$dir/ca.crt" "$dir/trust/ca.crt"  # for skopeo --dest-cert-dir
-  cat >"$dir/config.yml" <<EOF
-version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: $dir/storage
-  delete:
-    enabled: true
-http:
-  addr: $UPSTREAM
-  tls:
-    certificate: $dir/server.crt
-    key: $dir/server.key
-health:
-  storagedriver:
-    enabled: false
-EOF
+  "$(dirname "${BASH_SOURCE[0]}")/make-certificates.sh" "$dir" "$CLUSTER_SUBNET.1"
+  render_template docker-registry.yml STORAGE="$dir/storage" ADDRESS="$UPSTREAM" \
+    CERTIFICATE="$dir/server.crt" KEY="$dir/server.key" >"$dir/config.yml"
   docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 &
   echo $! >"$dir/pid"
   cluster_record pid $!
@@ -141,22 +136,8 @@ cluster_host() {
   ip -n "$ns" link set lo up
 
   # containerd with its own root, state and socket; only what an image store needs.
-  cat >"$dir/containerd.toml" <<EOF
-version = 2
-root = "$dir/root"
-state = "$dir/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.internal.v1.restart", "io.containerd.runtime.v1.linux", "io.containerd.runtime.v2.task", "io.containerd.monitor.v1.cgroups", "io.containerd.service.v1.tasks-service", "io.containerd.grpc.v1.tasks", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs"]
-
-[grpc]
-  address = "$dir/containerd.sock"
-[ttrpc]
-  address = "$dir/containerd.sock.ttrpc"
-[debug]
-  address = ""
-  level = "info"
-[metrics]
-  address = ""
-EOF
+  render_template containerd.toml ROOT="$dir/root" STATE="$dir/state" SOCKET="$dir/containerd.sock" \
+    >"$dir/containerd.toml"
   ip netns exec "$ns" containerd --config "$dir/containerd.toml" >"$dir/containerd.log" 2>&1 &
   cluster_record pid $!
   wait_for 30 ctr -a "$dir/containerd.sock" version ||
@@ -171,7 +152,7 @@ EOF
 
   local join=()
   [ "$n" = 1 ] || join=(--join "$(host_ip 1):7946")
-  # The demo reads /status.json and /locate from the bridge's address: trusted.
+  # The demo reads the node's status from the bridge's address: trusted.
   ip netns exec "$ns" "$GM_BIN" run --name "host-$n" \
     --gossip-addr "$ip:7946" --registry-addr 0.0.0.0:5000 --status-addr 0.0.0.0:9090 \
     --trusted-network "$CLUSTER_SUBNET.1/32" \
@@ -180,40 +161,33 @@ EOF
     --containerd-content-root "$dir/root" --log-level debug >"$dir/gossip-mirror.log" 2>&1 &
   echo $! >"$dir/mirror.pid"
   cluster_record pid $!
-  wait_for 20 curl -sf "http://$ip:9090/status.json" ||
+  wait_for 20 "$GM_BIN" members --status-addr "$ip:9090" --json ||
     { log "gossip-mirror on host $n did not start:"; tail -n 20 "$dir/gossip-mirror.log" >&2; return 1; }
 }
 
-# Host N's /status.json, compacted to one line without blanks (for grep).
-status_json() { curl -sf --max-time 2 "http://$(host_ip "$1"):9090/status.json" | tr -d ' \n\t'; }
+# Host N's full status as JSON (`gossip-mirror status --json`).
+status_json() { "$GM_BIN" status --status-addr "$(host_ip "$1"):9090" --json 2>/dev/null; }
 
-# A number from host N's /status.json: json_number N FIELD (e.g. peerBytes), 0 if absent.
-# (No jq: the demo needs only what install-deps.sh installs.)
-json_number() {
+# A number from host N's status: status_number N JQ-PATH (e.g. .registry.peerBytes), 0 if absent.
+status_number() {
   local v
-  v=$(status_json "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2) || true
+  v=$(status_json "$1" | jq -r "($2) // 0" 2>/dev/null) || true
   echo "${v:-0}"
 }
 
 # Requests host N's registry answered with OUTCOME (local, peer, miss, error).
-requests_count() {
-  local v
-  v=$(status_json "$1" | grep -o '"requests":{[^}]*}' | grep -o "\"$2\":[0-9]*" | cut -d: -f2) || true
-  echo "${v:-0}"
-}
+requests_count() { status_number "$1" ".registry.requests[\"$2\"]"; }
 
-# Succeeds when host N lists COUNT members, all alive.
+# Succeeds when host N lists COUNT members, all alive (`gossip-mirror members --json`).
 members_alive() {
-  local n=$1 count=$2 json
-  json=$(status_json "$n") || return 1
-  [ "$(grep -o '"state":"[a-z]*"' <<<"$json" | grep -c '"alive"')" = "$count" ] &&
-    [ "$(grep -o '"state":"[a-z]*"' <<<"$json" | wc -l)" = "$count" ]
+  "$GM_BIN" members --status-addr "$(host_ip "$1"):9090" --json 2>/dev/null |
+    jq -e --argjson count "$2" 'length == $count and all(.state == "alive")' >/dev/null
 }
 
-# The members host N believes hold REF (a digest or an image reference), space-separated.
+# The members host N believes hold REF (a digest or an image reference), space-separated
+# (`gossip-mirror locate --json`).
 holders() {
-  "$GM_BIN" locate "$2" --status-addr "$(host_ip "$1"):9090" --json 2>/dev/null | tr -d ' \n\t' |
-    grep -o '"holders":\[[^]]*\]' | grep -o '"[^"]*"' | grep -v holders | tr -d '"' | tr '\n' ' ' | sed 's/ $//' || true
+  "$GM_BIN" locate "$2" --status-addr "$(host_ip "$1"):9090" --json 2>/dev/null | jq -r '.holders | join(" ")' 2>/dev/null || true
 }
 
 # Succeeds when host N's summaries say HOLDER holds REF.

@@ -1,126 +1,19 @@
-/// SHA-256 (FIPS 180-4), incremental, in plain Swift.
+import Crypto
+
+/// SHA-256 of bytes in memory, as a `Digest`: tag keys, manifests, fixtures.
 ///
-/// Foundation on Linux has no hash functions (CryptoKit is Apple-only) and the
-/// Catalog target may not depend on anything beyond swift-log and swift-metrics,
-/// so this small implementation computes tag keys and lets tests name generated
-/// content. It runs at a few hundred MB/s: fine for keys, manifests and test
-/// fixtures, not meant for verifying large blobs on the serving path (the CPU
-/// has SHA-NI; use a library that reaches it there).
-public struct SHA256: Sendable {
-    private var state: [UInt32] = SHA256.initialState
-    /// Bytes of an incomplete block waiting for more input (always < 64).
-    private var pending: [UInt8] = []
-    private var messageLength: UInt64 = 0
-
-    public init() {
-        pending.reserveCapacity(64)
-    }
-
-    /// The digest of `bytes` in one call.
+/// Computed by swift-crypto (BoringSSL on Linux, which uses the CPU's SHA
+/// extensions where present); this replaced a hand-written implementation
+/// once Catalog depended on other libraries anyway. Streams are hashed
+/// incrementally with `Crypto.SHA256` directly (see Registry's
+/// `DigestVerifier`).
+public enum SHA256 {
+    /// The digest of `bytes`.
     public static func hash(_ bytes: some Sequence<UInt8>) -> Digest {
-        var hasher = SHA256()
-        hasher.update(bytes)
-        return hasher.finalize()
+        var hasher = Crypto.SHA256()
+        if bytes.withContiguousStorageIfAvailable({ hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }) == nil {
+            Array(bytes).withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        }
+        return Digest(sha256: Array(hasher.finalize()))!  // a SHA-256 digest is 32 bytes
     }
-
-    /// Feeds more message bytes.
-    public mutating func update(_ bytes: some Sequence<UInt8>) {
-        let handled: Void? = bytes.withContiguousStorageIfAvailable { buffer in
-            update(UnsafeRawBufferPointer(buffer))
-        }
-        if handled == nil {
-            update(Array(bytes))
-        }
-    }
-
-    /// Feeds more message bytes from raw memory.
-    public mutating func update(_ buffer: UnsafeRawBufferPointer) {
-        messageLength &+= UInt64(buffer.count)
-        var offset = 0
-        if !pending.isEmpty {
-            let take = min(64 - pending.count, buffer.count)
-            pending.append(contentsOf: buffer[0..<take])
-            offset = take
-            guard pending.count == 64 else { return }
-            pending.withUnsafeBytes { compress(block: $0) }
-            pending.removeAll(keepingCapacity: true)
-        }
-        while buffer.count - offset >= 64 {
-            compress(block: UnsafeRawBufferPointer(rebasing: buffer[offset..<(offset + 64)]))
-            offset += 64
-        }
-        pending.append(contentsOf: buffer[offset...])
-    }
-
-    /// Pads the message and returns its digest. The hasher is used up.
-    public consuming func finalize() -> Digest {
-        let bitLength = messageLength &* 8
-        var tail = pending
-        tail.append(0x80)
-        while tail.count % 64 != 56 { tail.append(0) }
-        for shift in stride(from: 56, through: 0, by: -8) {
-            tail.append(UInt8(truncatingIfNeeded: bitLength >> UInt64(shift)))
-        }
-        tail.withUnsafeBytes { raw in
-            for start in stride(from: 0, to: raw.count, by: 64) {
-                compress(block: UnsafeRawBufferPointer(rebasing: raw[start..<(start + 64)]))
-            }
-        }
-        var out = [UInt8]()
-        out.reserveCapacity(32)
-        for word in state {
-            out.append(UInt8(truncatingIfNeeded: word >> 24))
-            out.append(UInt8(truncatingIfNeeded: word >> 16))
-            out.append(UInt8(truncatingIfNeeded: word >> 8))
-            out.append(UInt8(truncatingIfNeeded: word))
-        }
-        return Digest(sha256: out)!
-    }
-
-    /// One round of the compression function over a 64-byte block.
-    private mutating func compress(block: UnsafeRawBufferPointer) {
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            for t in 0..<16 {
-                w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16
-                    | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
-            }
-            for t in 16..<64 {
-                let s0 = rotr(w[t - 15], 7) ^ rotr(w[t - 15], 18) ^ (w[t - 15] >> 3)
-                let s1 = rotr(w[t - 2], 17) ^ rotr(w[t - 2], 19) ^ (w[t - 2] >> 10)
-                w[t] = w[t - 16] &+ s0 &+ w[t - 7] &+ s1
-            }
-            var a = state[0], b = state[1], c = state[2], d = state[3]
-            var e = state[4], f = state[5], g = state[6], h = state[7]
-            for t in 0..<64 {
-                let s1 = rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)
-                let choose = (e & f) ^ (~e & g)
-                let t1 = h &+ s1 &+ choose &+ SHA256.roundConstants[t] &+ w[t]
-                let s0 = rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)
-                let majority = (a & b) ^ (a & c) ^ (b & c)
-                let t2 = s0 &+ majority
-                h = g; g = f; f = e; e = d &+ t1
-                d = c; c = b; b = a; a = t1 &+ t2
-            }
-            state[0] &+= a; state[1] &+= b; state[2] &+= c; state[3] &+= d
-            state[4] &+= e; state[5] &+= f; state[6] &+= g; state[7] &+= h
-        }
-    }
-
-    @inline(__always)
-    private func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
-
-    private static let initialState: [UInt32] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a, 0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ]
-
-    private static let roundConstants: [UInt32] = [
-        0x428a_2f98, 0x7137_4491, 0xb5c0_fbcf, 0xe9b5_dba5, 0x3956_c25b, 0x59f1_11f1, 0x923f_82a4, 0xab1c_5ed5,
-        0xd807_aa98, 0x1283_5b01, 0x2431_85be, 0x550c_7dc3, 0x72be_5d74, 0x80de_b1fe, 0x9bdc_06a7, 0xc19b_f174,
-        0xe49b_69c1, 0xefbe_4786, 0x0fc1_9dc6, 0x240c_a1cc, 0x2de9_2c6f, 0x4a74_84aa, 0x5cb0_a9dc, 0x76f9_88da,
-        0x983e_5152, 0xa831_c66d, 0xb003_27c8, 0xbf59_7fc7, 0xc6e0_0bf3, 0xd5a7_9147, 0x06ca_6351, 0x1429_2967,
-        0x27b7_0a85, 0x2e1b_2138, 0x4d2c_6dfc, 0x5338_0d13, 0x650a_7354, 0x766a_0abb, 0x81c2_c92e, 0x9272_2c85,
-        0xa2bf_e8a1, 0xa81a_664b, 0xc24b_8b70, 0xc76c_51a3, 0xd192_e819, 0xd699_0624, 0xf40e_3585, 0x106a_a070,
-        0x19a4_c116, 0x1e37_6c08, 0x2748_774c, 0x34b0_bcb5, 0x391c_0cb3, 0x4ed8_aa4a, 0x5b9c_ca4f, 0x682e_6ff3,
-        0x748f_82ee, 0x78a5_636f, 0x84c8_7814, 0x8cc7_0208, 0x90be_fffa, 0xa450_6ceb, 0xbef9_a3f7, 0xc671_78f2,
-    ]
 }

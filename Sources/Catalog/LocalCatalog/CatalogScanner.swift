@@ -17,7 +17,8 @@ struct CatalogScanner: Sendable {
         for image in images {
             let reference: ImageReference
             do {
-                reference = try ImageReference(image.name)
+                // Store names are fully qualified (see `ImageRecord.name`).
+                reference = try ImageReference(qualified: image.name)
             } catch {
                 logger.debug("not advertising image with an unparseable name",
                              metadata: ["name": "\(image.name)", "error": "\(error)"])

@@ -12,9 +12,9 @@ import Logging
 ///
 /// Images are the entries of `index.json`. Each is named, in this order, by
 /// - its `io.containerd.image.name` annotation (`ctr export` writes it), a
-///   full reference;
-/// - its `org.opencontainers.image.ref.name` annotation: a full reference if it
-///   contains `/`, `:` or `@`, else a bare tag (`1.0`, as the image layout spec
+///   fully qualified reference (`ImageReference(qualified:)`);
+/// - its `org.opencontainers.image.ref.name` annotation: a reference in
+///   Docker's familiar grammar if it contains `/`, `:` or `@`, else a bare tag (`1.0`, as the image layout spec
 ///   intends) of `Configuration.defaultRepository`;
 /// - with neither, `defaultRepository@<digest>`, so its content is still
 ///   advertised.
@@ -210,7 +210,7 @@ public struct OCILayoutStore: ContentStore {
         let defaultRepository = configuration.defaultRepository
         do {
             if let full = annotations[Self.containerdImageNameAnnotation] {
-                return .success(try ImageReference(full))
+                return .success(try ImageReference(qualified: full))  // containerd's own name
             }
             if let refName = annotations[Self.refNameAnnotation] {
                 if refName.contains(where: { $0 == "/" || $0 == ":" || $0 == "@" }) {

@@ -17,6 +17,17 @@
 /// excludes `..`, empty components, upper-case repositories, `%`, spaces and
 /// anything else that could steer a path, so a parsed reference is safe to use
 /// in keys, file names and URLs.
+///
+/// Two textual forms, two parsers:
+/// - `init(_:)` reads what a user types, in Docker's familiar grammar above,
+///   where `myhost/app` is a Docker Hub repository.
+/// - `init(qualified:)` reads the fully qualified form that `description`
+///   prints and that image stores hold (containerd's grammar: the first
+///   component is always the registry). It is the exact inverse of
+///   `description`, also for registries the familiar grammar cannot name (a
+///   dot-less host such as `myhost`, which containerd asks for with
+///   `?ns=myhost`). Names read back from a store must use it, or a tag key
+///   printed by one node would be read as another reference by the next.
 public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     /// Registry host, with port if any: `docker.io`, `registry.local:5000`.
     public let registry: String
@@ -31,29 +42,11 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
     public static let maximumNameLength = 255
     public static let maximumTagLength = 128
 
-    /// Parses and normalises a reference as a user or an image store writes it.
+    /// Parses and normalises a reference as a user writes it (Docker's
+    /// familiar grammar: a first component without `.` or `:` that is not
+    /// `localhost` and has no upper case is part of a Docker Hub repository).
     public init(_ string: String) throws(ParseError) {
-        guard !string.isEmpty else { throw .empty }
-        // Longest valid input: a 255-character name, ":" and a 128-character tag, "@" and a digest.
-        guard string.utf8.count <= Self.maximumNameLength + 1 + Self.maximumTagLength + 1 + 71 else {
-            throw .tooLong
-        }
-
-        var remainder = Substring(string)
-        var digest: Digest? = nil
-        if let at = remainder.firstIndex(of: "@") {
-            guard let parsed = Digest(remainder[remainder.index(after: at)...]) else { throw .invalidDigest }
-            digest = parsed
-            remainder = remainder[..<at]
-        }
-
-        var tag: String? = nil
-        if let colon = remainder.lastIndex(of: ":"),
-           remainder[colon...].firstIndex(of: "/") == nil {
-            tag = String(remainder[remainder.index(after: colon)...])
-            remainder = remainder[..<colon]
-        }
-
+        let (remainder, tag, digest) = try Self.split(string)
         var registry = Self.dockerHub
         var repository = remainder
         if let slash = remainder.firstIndex(of: "/") {
@@ -68,11 +61,47 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
                       tag: tag ?? (digest == nil ? "latest" : nil), digest: digest)
     }
 
+    /// Parses the fully qualified form `registry/repository[:tag][@digest]`
+    /// that `description` prints and image stores hold: the first component
+    /// is the registry whatever it looks like, and no tag is added, so
+    /// `ImageReference(qualified: r.description) == r` for every reference.
+    public init(qualified string: String) throws(ParseError) {
+        let (remainder, tag, digest) = try Self.split(string)
+        guard let slash = remainder.firstIndex(of: "/") else { throw .notQualified }
+        try self.init(registry: String(remainder[..<slash]), repository: String(remainder[remainder.index(after: slash)...]),
+                      tag: tag, digest: digest)
+    }
+
+    /// Splits `name[:tag][@digest]` (the tag's colon is the last one not
+    /// followed by a `/`, so a registry port is not taken for a tag).
+    private static func split(_ string: String) throws(ParseError) -> (name: Substring, tag: String?, digest: Digest?) {
+        guard !string.isEmpty else { throw .empty }
+        // Longest valid input: a 255-character name, ":" and a 128-character tag, "@" and a digest.
+        guard string.utf8.count <= Self.maximumNameLength + 1 + Self.maximumTagLength + 1 + 71 else {
+            throw .tooLong
+        }
+        var remainder = Substring(string)
+        var digest: Digest? = nil
+        if let at = remainder.firstIndex(of: "@") {
+            guard let parsed = Digest(remainder[remainder.index(after: at)...]) else { throw .invalidDigest }
+            digest = parsed
+            remainder = remainder[..<at]
+        }
+        var tag: String? = nil
+        if let colon = remainder.lastIndex(of: ":"),
+           remainder[colon...].firstIndex(of: "/") == nil {
+            tag = String(remainder[remainder.index(after: colon)...])
+            remainder = remainder[..<colon]
+        }
+        return (remainder, tag, digest)
+    }
+
     /// Validates and normalises components received separately, as the
     /// registry front receives them (`/v2/<repository>/manifests/<tag>` with
     /// `?ns=<registry>`). Applies Docker Hub rules but adds no default tag.
     public init(registry: String, repository: String, tag: String? = nil, digest: Digest? = nil) throws(ParseError) {
-        var host = registry.lowercased()
+        // ASCII only: Unicode case mapping would turn a KELVIN SIGN into `k`.
+        var host = String(decoding: registry.utf8.map { (0x41...0x5A).contains($0) ? $0 | 0x20 : $0 }, as: UTF8.self)
         if host == "index.docker.io" { host = Self.dockerHub }
         guard Self.isValidRegistry(host) else { throw .invalidRegistry(registry) }
 
@@ -115,6 +144,8 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
         case invalidRepository(String)
         case invalidTag(String)
         case invalidDigest
+        /// `init(qualified:)` was given a name without a registry component.
+        case notQualified
 
         public var description: String {
             switch self {
@@ -125,6 +156,7 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
             case .invalidRepository(let path): "invalid repository \"\(path.prefix(80))\""
             case .invalidTag(let tag): "invalid tag \"\(tag.prefix(80))\""
             case .invalidDigest: "invalid digest (only sha256:<64 lowercase hex> is accepted)"
+            case .notQualified: "not a fully qualified reference (registry/repository[:tag][@digest])"
             }
         }
     }

@@ -191,6 +191,9 @@ extension SWIM.Instance {
         guard payload.generation > base else { return }
         ownPayload = payload
         myself.payloadGeneration = payload.generation
+        // After leaving: still served on request, never announced (an alive
+        // record with status left does not decode, and would sink the packet).
+        guard !isLeaving else { return }
         let update = delta.map { SWIM.Update.payloadDelta(owner: myself.name, base: base, generation: payload.generation, delta: $0) }
         if let update, base > 0, WireCodec.encodedSize(of: update) <= (settings.packetBudget - WireCodec.envelopeReserve) / 2 {
             broadcasts.enqueue(update)

@@ -172,6 +172,9 @@ extension SWIM {
             case .localMetadata(let metadata):
                 precondition((try? WireCodec.validate(metadata: metadata)) != nil, "metadata too large or not decodable")
                 myself.metadata = metadata
+                // After leaving there is nothing to announce (an alive record
+                // with status left does not decode, and would sink the packet).
+                guard !isLeaving else { break }
                 raiseIncarnation()
                 broadcasts.enqueue(.alive(myself.state))
             case .leave:

@@ -46,8 +46,12 @@ public struct PeerAnswerSeal: Sendable {
             self.contentRange = headers.first(name: "Content-Range")
         }
 
+        /// A present header is `+value`, an absent one `-`: with absent
+        /// written as `-` and values as they are, an answer without
+        /// `Content-Type` and one with `Content-Type: -` had the same MAC, so
+        /// someone on the path could add such headers (found by fuzzing).
         var encoded: [String] {
-            ["\(status)", digest ?? "-", mediaType ?? "-", length ?? "-", contentRange ?? "-"]
+            ["\(status)"] + [digest, mediaType, length, contentRange].map { $0.map { "+" + $0 } ?? "-" }
         }
     }
 
@@ -75,15 +79,14 @@ public struct PeerAnswerSeal: Sendable {
         guard let value = head.headers.first(name: Self.header), value.utf8.count <= Self.maximumLength else { return false }
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == Self.version,
-            let time = StrictDecimal.parse(parts[1], maximumDigits: PeerCredentials.maximumTimeDigits),
+            let time = PeerCredentials.canonicalTime(parts[1]),
             credentials.isFresh(time, now: now),
-            parts[2].utf8.count == PeerCredentials.macCharacters,
-            let mac = Data(base64Encoded: String(parts[2])), mac.count == 32
+            let mac = PeerCredentials.canonicalMAC(parts[2])
         else { return false }
         let message = Self.message(
             time: time, responder: responder, token: token, method: method, target: target,
             fields: Fields(status: head.status, headers: head.headers))
-        for key in await credentials.keys() where key.verify(Array(mac), for: message, context: Self.context) {
+        for key in await credentials.keys() where key.verify(mac, for: message, context: Self.context) {
             return true
         }
         return false

@@ -58,14 +58,13 @@ public struct PeerCredentials: Sendable {
             guard text.utf8.count <= PeerCredentials.maximumTokenLength else { return nil }
             let parts = text.split(separator: ".", omittingEmptySubsequences: false)
             guard parts.count == 4, parts[0] == PeerCredentials.version,
-                let time = StrictDecimal.parse(parts[1], maximumDigits: PeerCredentials.maximumTimeDigits),
+                let time = PeerCredentials.canonicalTime(parts[1]),
                 parts[2].utf8.count == PeerCredentials.nonceCharacters, parts[2].utf8.allSatisfy(Self.isBase64URL),
-                parts[3].utf8.count == PeerCredentials.macCharacters,
-                let mac = Data(base64Encoded: String(parts[3])), mac.count == 32
+                let mac = PeerCredentials.canonicalMAC(parts[3])
             else { return nil }
             self.time = time
             self.nonce = parts[2]
-            self.mac = Array(mac)
+            self.mac = mac
         }
 
         static func isBase64URL(_ byte: UInt8) -> Bool {
@@ -115,6 +114,25 @@ public struct PeerCredentials: Sendable {
     static func unixSeconds(_ date: Date) -> Int64 {
         let seconds = date.timeIntervalSince1970.rounded(.down)
         return Int64(exactly: seconds) ?? 0
+    }
+
+    /// Unix seconds in their one decimal spelling: `StrictDecimal`, and no
+    /// leading zero (`00` and `0` are the same time under one MAC; found by
+    /// fuzzing: an edited token was accepted).
+    static func canonicalTime(_ text: Substring) -> Int64? {
+        guard let time = StrictDecimal.parse(text, maximumDigits: maximumTimeDigits), String(time) == text else { return nil }
+        return time
+    }
+
+    /// A 32-byte MAC in its one base64 spelling (44 characters). The last
+    /// character before `=` carries two unused bits, so four spellings
+    /// decode to the same MAC; the other three are refused (found by
+    /// fuzzing: an edited token was accepted).
+    static func canonicalMAC(_ text: Substring) -> [UInt8]? {
+        guard text.utf8.count == macCharacters, let mac = Data(base64Encoded: String(text)), mac.count == 32,
+            mac.base64EncodedString() == text
+        else { return nil }
+        return Array(mac)
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {

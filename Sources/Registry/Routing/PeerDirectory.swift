@@ -14,8 +14,12 @@ public struct PeerCandidate: Hashable, Sendable {
 
 /// What this node knows of every other member's content and health: the
 /// Bloom-filter summaries gossiped by the catalog, the registry address from
-/// the member's metadata, SWIM's round-trip times, requests in flight, and
-/// recent failures. Lookups are local bit tests.
+/// the member's metadata, SWIM's liveness and round-trip times, attempts in
+/// flight, and recent failures. Lookups are local bit tests.
+///
+/// Only members SWIM holds alive are candidates: a suspect, dead or departed
+/// member is never dialled. Attempts are leases (`lease(_:)`); how each ends
+/// is the one place where a peer's standing changes (`settle`).
 ///
 /// A `Mutex` rather than an actor: lookups are on every request's path and
 /// take microseconds, so a lock is cheaper than an actor hop, and `Mutex`
@@ -41,14 +45,14 @@ public final class PeerDirectory: Sendable {
     public let banDuration: TimeInterval
     public let failureHalfLife: TimeInterval
 
-    public init(selfName: String, banDuration: TimeInterval = 600, failureHalfLife: TimeInterval = 30) {
+    public init(selfName: String, banDuration: Duration = .seconds(600), failureHalfLife: Duration = .seconds(30)) {
         self.selfName = selfName
-        self.banDuration = banDuration
-        self.failureHalfLife = failureHalfLife
+        self.banDuration = banDuration.seconds
+        self.failureHalfLife = failureHalfLife.seconds
     }
 
     /// Updates membership facts (called on membership events and periodically).
-    public func update(members: [SWIM.Member], advertisedHost: (SWIM.Member) -> String? = { $0.endpoint.host }) {
+    public func update(members: [SWIM.Member]) {
         peers.withLock { peers in
             var seen = Set<String>()
             for m in members where m.name != selfName {
@@ -92,7 +96,7 @@ public final class PeerDirectory: Sendable {
     }
 
     /// Alive peers whose summary may contain `key`, best first: fewer recent
-    /// failures, lower round-trip time, fewer requests in flight.
+    /// failures, lower round-trip time, fewer attempts in flight.
     public func candidates(for key: SummaryKey, now: Date = Date()) -> [PeerCandidate] {
         peers.withLock { peers in
             var out: [PeerCandidate] = []
@@ -109,6 +113,20 @@ public final class PeerDirectory: Sendable {
         candidates(for: key).map(\.name).sorted()
     }
 
+    /// Whether SWIM holds `name` alive now.
+    public func isAlive(_ name: String) -> Bool { peers.withLock { $0[name]?.active ?? false } }
+
+    /// Whether `name` served bytes that did not match their digest recently.
+    public func isBanned(_ name: String, now: Date = Date()) -> Bool {
+        peers.withLock { ($0[name]?.bannedUntil ?? .distantPast) >= now }
+    }
+
+    /// Attempts to `name` in flight now.
+    public func inFlight(_ name: String) -> Int { peers.withLock { $0[name]?.inFlight ?? 0 } }
+
+    /// Attempts in flight to all peers together.
+    public var totalInFlight: Int { peers.withLock { $0.values.reduce(0) { $0 + $1.inFlight } } }
+
     /// Lower is better: round-trip time in milliseconds (1 ms when unknown)
     /// scaled by load, plus 50 ms per recent failure.
     private func score(_ peer: Peer, _ now: Date) -> Double {
@@ -121,24 +139,42 @@ public final class PeerDirectory: Sendable {
         return peer.failures * pow(0.5, max(0, age) / failureHalfLife)
     }
 
-    /// A request to `name` begins.
-    public func begin(_ name: String) { peers.withLock { $0[name]?.inFlight += 1 } }
-
-    /// A request to `name` ended; a failure (refused, timed out, 5xx) counts against it.
-    public func end(_ name: String, failed: Bool, now: Date = Date()) {
-        peers.withLock { peers in
-            guard var peer = peers[name] else { return }
-            peer.inFlight = max(0, peer.inFlight - 1)
-            if failed {
-                peer.failures = decayed(peer, now) + 1
-                peer.failuresUpdatedAt = now
+    /// An attempt at `peer` begins; `onEnd` hears how it ended (after the
+    /// directory has settled it), for metrics and logs.
+    func lease(_ peer: PeerCandidate, onEnd: @escaping @Sendable (PeerCandidate, AttemptOutcome) -> Void = { _, _ in }) -> AttemptLease {
+        peers.withLock { $0[peer.name]?.inFlight += 1 }
+        return AttemptLease(peer: peer) { [self] peer, outcome in
+            peers.withLock { peers in
+                guard var entry = peers[peer.name] else { return }
+                entry.inFlight = max(0, entry.inFlight - 1)
+                judge(&entry, outcome, now: Date())
+                peers[peer.name] = entry
             }
-            peers[name] = peer
+            onEnd(peer, outcome)
         }
     }
 
-    /// The peer served bytes that do not match their digest: stop asking it for a while.
-    public func penalise(_ name: String, now: Date = Date()) {
-        peers.withLock { $0[name]?.bannedUntil = now.addingTimeInterval(banDuration) }
+    /// Applies a verdict found after the attempts ended (a streamed blob
+    /// that failed its digest check at the end): `.lied` bans the peer.
+    func settle(_ name: String, _ outcome: AttemptOutcome, now: Date = Date()) {
+        peers.withLock { peers in
+            guard var entry = peers[name] else { return }
+            judge(&entry, outcome, now: now)
+            peers[name] = entry
+        }
+    }
+
+    /// What an outcome does to a peer's standing: the only place penalties
+    /// are decided.
+    private func judge(_ peer: inout Peer, _ outcome: AttemptOutcome, now: Date) {
+        switch outcome {
+        case .served, .absent, .cancelled:
+            break
+        case .failed:
+            peer.failures = decayed(peer, now) + 1
+            peer.failuresUpdatedAt = now
+        case .lied:
+            peer.bannedUntil = now.addingTimeInterval(banDuration)
+        }
     }
 }

@@ -21,6 +21,8 @@ public final class RegistryMetrics: HTTPExchangeObserver, Sendable {
         public var verificationFailures = 0
         public var rejectedTokens = 0
         public var peerFailures = 0
+        /// Requests whose first holder was slow to answer, so a second was asked too.
+        public var hedges = 0
         /// The longest time any miss (404) took to decide, in microseconds.
         public var slowestMissMicroseconds: Int64 = 0
 
@@ -38,6 +40,7 @@ public final class RegistryMetrics: HTTPExchangeObserver, Sendable {
         "gossip_mirror_registry_verification_failures_total": "Transfers from peers whose bytes did not match their digest.",
         "gossip_mirror_registry_rejected_tokens_total": "Requests from other hosts without a valid cluster token.",
         "gossip_mirror_registry_peer_failures_total": "Peer transfers that failed (refused, timed out, stalled).",
+        "gossip_mirror_registry_peer_hedges_total": "Blob requests also sent to a second holder because the first was slow to answer.",
     ]
 
     /// Distinct `registry` label values kept; later ones are `other`, so a
@@ -55,6 +58,7 @@ public final class RegistryMetrics: HTTPExchangeObserver, Sendable {
     private let peerFailures = Counter(label: "gossip_mirror_registry_peer_failures_total")
     private let requestTimers = Mutex<[RequestLabels: Timer]>([:])
     private let registryLabels = Mutex<Set<String>>([])
+    private let hedges = Counter(label: "gossip_mirror_registry_peer_hedges_total")
 
     public init() {}
 
@@ -158,5 +162,11 @@ public final class RegistryMetrics: HTTPExchangeObserver, Sendable {
             seen.insert(registry)
             return registry
         }
+    }
+
+    /// A holder was slow to send its response head, so the next was asked too.
+    func hedged() {
+        hedges.increment()
+        counts.withLock { $0.hedges += 1 }
     }
 }

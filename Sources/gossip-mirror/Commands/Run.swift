@@ -109,6 +109,9 @@ struct Run: AsyncParsableCommand {
     @OptionGroup(title: "HTTP limits (registry and status ports)")
     var http: HTTPOptions
 
+    @OptionGroup(title: "Cold pulls (one upstream fetch per blob for the cluster)")
+    var coldPullOptions: ColdPullOptions
+
     func validate() throws {
         guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
         guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
@@ -225,24 +228,28 @@ struct Run: AsyncParsableCommand {
         do { node = try GossipNode(configuration: configuration, logger: logger) } catch {
             throw ValidationError("\(error)")
         }
-        let peers = PeerDirectory(selfName: memberName)
         let registryMetrics = RegistryMetrics()
         let credentials = PeerCredentials(nodeName: memberName) { await node.keys }
+        let router = PeerRouter(
+            credentials: credentials, settings: routing.routerSettings,
+            metrics: registryMetrics, logger: logger)
+        let peers = router.directory
+        let coldPull = ColdPull(
+            settings: coldPullOptions.settings, store: store, router: router, logger: logger,
+            announce: { fetching in await ColdPullService.announce(fetching, on: node) })
         let registryEndpoint = SWIM.Endpoint(parsing: registryAddr)!
         let registryServer = HTTPServer(
             host: registryEndpoint.host, port: Int(registryEndpoint.port),
             handler: RegistryHandler(
-                catalog: catalog, store: store, peers: peers,
-                client: CurlPeerClient(
-                    credentials: credentials, metrics: registryMetrics, peers: peers, logger: logger, tagQuorum: routing.tagQuorum),
-                credentials: credentials, metrics: registryMetrics, configuration: registryConfiguration, logger: logger),
+                catalog: catalog, store: store, router: router, coldPull: coldPull, metrics: registryMetrics,
+                configuration: registryConfiguration, logger: logger),
             logger: logger, accessLog: accessLog, limits: http.limits, observers: [registryMetrics, recent])
         let status = SWIM.Endpoint(parsing: statusAddr)!
         let statusServer = HTTPServer(
             host: status.host, port: Int(status.port),
             handler: StatusHandler(
                 node: node, catalog: catalog, locator: Locator(catalog: catalog, peers: peers),
-                registryMetrics: registryMetrics, metrics: registry,
+                registryMetrics: registryMetrics, coldPull: coldPull, metrics: registry,
                 access: StatusAccess(trustedNetworks: registryConfiguration.trustedNetworks, credentials: credentials),
                 peers: peers, recent: recent),
             logger: logger, limits: http.limits)
@@ -255,6 +262,7 @@ struct Run: AsyncParsableCommand {
                     .init(
                         service: SummaryBridge(catalog: catalog, node: node, peers: peers, logger: logger),
                         successTerminationBehavior: .ignore),
+                    .init(service: ColdPullService(coldPull: coldPull, node: node), successTerminationBehavior: .ignore),
                     .init(
                         service: KeyReloadService(node: node, logger: logger) {
                             try loadKeyring(environment: ProcessInfo.processInfo.environment, skipMissing: true)

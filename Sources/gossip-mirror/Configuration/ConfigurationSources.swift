@@ -21,7 +21,7 @@ enum ConfigurationSources {
         var flag = false
 
         /// `GOSSIP_MIRROR_GOSSIP_ADDR` for `gossip-addr`.
-        var environmentName: String { "GOSSIP_MIRROR_" + name.uppercased().replacingOccurrences(of: "-", with: "_") }
+        var environmentName: String { "GOSSIP_MIRROR_" + String(name.uppercased().map { $0 == "-" ? "_" : $0 }) }
     }
 
     struct Failure: Error, CustomStringConvertible {
@@ -31,7 +31,7 @@ enum ConfigurationSources {
     /// Options each subcommand accepts from the environment or a file.
     static let options: [String: [Option]] = [
         "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions
-            + HTTPOptions.configurableOptions,
+            + HTTPOptions.configurableOptions + ColdPullOptions.configurableOptions,
         "configure-containerd": ConfigureContainerd.configurableOptions,
         "configure-containers": ConfigureContainers.configurableOptions,
         "cleanup": Cleanup.configurableOptions,
@@ -43,16 +43,24 @@ enum ConfigurationSources {
     /// Every key some subcommand takes.
     static let knownNames: Set<String> = Set(options.values.flatMap { $0.map(\.name) })
 
-    static func merge(arguments: [String], environment: [String: String]) throws -> [String] {
+    /// - Parameter readFile: reads the configuration file's text (a seam
+    ///   for the fuzz harness, which gives the text without a file).
+    static func merge(
+        arguments: [String], environment: [String: String], readFile: (String) throws -> String = readFile
+    ) throws -> [String] {
         guard let subcommand = arguments.first, let known = options[subcommand] else { return arguments }
         var merged = arguments
+        // Split at the first `=` scalar, not Character: in `--name=҇` the `=`
+        // and a combining mark are one Character, and the option was not
+        // seen as given (found by fuzzing: merging twice added it again).
         let given = Set(arguments.compactMap { arg -> String? in
             guard arg.hasPrefix("--") else { return nil }
-            return String(arg.dropFirst(2).split(separator: "=", maxSplits: 1).first ?? "")
+            let scalars = arg.unicodeScalars.dropFirst(2)
+            return String(String.UnicodeScalarView(scalars.prefix { $0 != "=" }))
         })
-        var file: [String: Any] = [:]
+        var file: [String: FileValue] = [:]
         if let path = configPath(arguments, environment) {
-            file = try loadYAML(path)
+            file = try loadYAML(path, readFile: readFile)
             let unknown = Set(file.keys).subtracting(knownNames)
             if !unknown.isEmpty {
                 throw Failure(description: "\(path): unknown option(s) \(unknown.sorted().joined(separator: ", ")) (no gossip-mirror command takes them)")
@@ -63,20 +71,29 @@ enum ConfigurationSources {
             if let text = environment[option.environmentName], !text.isEmpty {
                 values = option.repeatable ? text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } : [text]
             } else if let value = file[option.name] {
-                if let list = value as? [Any] {
+                switch value {
+                case .list(let list):
                     guard option.repeatable else { throw Failure(description: "option \(option.name) takes one value, not a list") }
-                    values = list.map { "\($0)" }
-                } else {
-                    values = ["\(value)"]
+                    values = list
+                case .scalar(let text): values = [text]
+                case .unset: break
                 }
             }
             if option.flag {
                 for value in values { merged.append(try flagArgument(option.name, value)) }
                 continue
             }
-            for value in values { merged += ["--\(option.name)", value] }
+            for value in values { merged += argument(option.name, value) }
         }
         return merged
+    }
+
+    /// A value starting with `-` as `--name=value`, so that it is not read
+    /// as an option; any other as `--name value`: ArgumentParser splits
+    /// `--name=value` at a Character `=`, which a combining mark at the
+    /// start of the value joins (found by fuzzing).
+    static func argument(_ name: String, _ value: String) -> [String] {
+        value.utf8.first == UInt8(ascii: "-") ? ["--\(name)=\(value)"] : ["--\(name)", value]
     }
 
     private static func flagArgument(_ name: String, _ value: String) throws -> String {
@@ -93,19 +110,53 @@ enum ConfigurationSources {
         return environment["GOSSIP_MIRROR_CONFIG"]
     }
 
-    private static func loadYAML(_ path: String) throws -> [String: Any] {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+    /// An option's value in the file: the text of a scalar or of each item
+    /// of a list, as written (YAML's typed reading would turn `1e3` into
+    /// `1000.0` and `0x10` into `16`), or null (`name:` or `~`), which sets nothing.
+    enum FileValue {
+        case scalar(String)
+        case list([String])
+        case unset
+    }
+
+    static func readFile(_ path: String) throws -> String {
+        do { return try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw Failure(description: "cannot read config file \(path): \(error.localizedDescription)")
         }
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: text) } catch {
+    }
+
+    private static func loadYAML(_ path: String, readFile: (String) throws -> String) throws -> [String: FileValue] {
+        let text = try readFile(path)
+        let document: Node?
+        // UTF-8 given, not `.default`, which reads the whole process
+        // environment on every parse to choose.
+        do { document = try Yams.compose(yaml: text, .default, .default, .utf8) } catch {
             throw Failure(description: "config file \(path) is not valid YAML: \(error)")
         }
-        guard let loaded else { return [:] }
-        guard let mapping = loaded as? [String: Any] else {
+        guard let document else { return [:] }
+        guard let mapping = document.mapping else {
             throw Failure(description: "config file \(path) must be a mapping of option names to values")
         }
-        return mapping
+        var options: [String: FileValue] = [:]
+        for (key, value) in mapping {
+            guard let name = key.scalar?.string else {
+                throw Failure(description: "config file \(path): option names must be plain strings")
+            }
+            if value.null != nil {
+                options[name] = .unset
+            } else if let scalar = value.scalar {
+                options[name] = .scalar(scalar.string)
+            } else if let sequence = value.sequence {
+                options[name] = .list(try sequence.map { item in
+                    guard let scalar = item.scalar, item.null == nil else {
+                        throw Failure(description: "config file \(path): option \(name) takes a list of plain values")
+                    }
+                    return scalar.string
+                })
+            } else {
+                throw Failure(description: "config file \(path): option \(name) takes a value or a list, not a mapping")
+            }
+        }
+        return options
     }
 }

@@ -73,6 +73,13 @@ struct RoutingOptions: ParsableArguments {
         return PeerSharing(mode: mode, publicRegistries: registries)
     }
 
+    /// The peer path's settings the options change (the rest keep their defaults).
+    var routerSettings: PeerRouterSettings {
+        var settings = PeerRouterSettings()
+        settings.tagQuorum = tagQuorum
+        return settings
+    }
+
     func registryFilter() throws -> RegistryFilter {
         do {
             return try RegistryFilter(mirroredRegistries: allowRegistry, excludedReferencePatterns: excludeReference)

@@ -27,6 +27,7 @@ struct DocumentedMetricsFactory: MetricsFactory {
     /// Every module's descriptions, and this executable's own.
     static let allDescriptions: [String: String] = RegistryMetrics.descriptions
         .merging(GossipMetrics.descriptions) { a, _ in a }
+        .merging(ColdPullMetrics.descriptions) { a, _ in a }
         .merging(LocalCatalog.metricDescriptions) { a, _ in a }
         .merging(BuildInfoMetric.descriptions) { a, _ in a }
         .merging(NodeMetrics.descriptions) { a, _ in a }

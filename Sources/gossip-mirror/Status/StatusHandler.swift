@@ -13,6 +13,7 @@ struct StatusHandler: HTTPHandler {
     let catalog: LocalCatalog
     let locator: Locator
     let registryMetrics: RegistryMetrics
+    var coldPull: ColdPull? = nil
     let metrics: PrometheusCollectorRegistry
     let access: StatusAccess
     let peers: PeerDirectory
@@ -61,7 +62,7 @@ struct StatusHandler: HTTPHandler {
     }
 
     private func report() async -> StatusReport {
-        await StatusReport.make(from: node, catalog: catalog, registry: registryMetrics, peers: peers, recent: recent)
+        await StatusReport.make(from: node, catalog: catalog, registry: registryMetrics, peers: peers, recent: recent, coldPull: coldPull)
     }
 
     private func json(_ value: some Encodable) -> HTTPResponse {

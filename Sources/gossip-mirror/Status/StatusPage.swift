@@ -33,7 +33,28 @@ enum StatusPage {
             \(r.gossip.streamsRefused) streams refused over the caps
             \(ratios)
 
-            """ + membersTable(r.members) + skippedLines(r.catalog?.skipped ?? [])
+            """ + membersTable(r.members) + skippedLines(r.catalog?.skipped ?? []) + coldPullLines(r.coldPull)
+    }
+
+    /// Cold pulls: what this node fetches for the cluster, what it follows,
+    /// and the claims it coordinates.
+    static func coldPullLines(_ cold: StatusReport.ColdPullReport?) -> String {
+        guard let cold else { return "" }
+        guard cold.enabled else { return "\ncold pulls: off\n" }
+        let c = cold.counts
+        var text = """
+
+            cold pulls: fetching \(cold.fetching.count) for the cluster, serving \(c.followersServed) followers \
+            (\(c.ingestServedBytes) bytes so far); followed \(c.followedBytes) bytes instead of the upstream, \
+            \(c.followFailures) follows failed; answers: \(cold.answers)
+            claims coordinated here: \(c.claimsFetching) fetching, \(c.claimsCompleted) completed, \(c.claimFollowers) followers
+
+            """
+        for claim in cold.claims {
+            text += "  \(claim.digest) \(claim.phase.rawValue) by \(claim.fetcher), followers: "
+                + (claim.followers.isEmpty ? "none" : claim.followers.joined(separator: ", ")) + "\n"
+        }
+        return text
     }
 
     /// Store entries that are not shared, one line each, so a preload that

@@ -68,6 +68,7 @@ enum StatusPageHTML {
         } else {
             html += "</table>\n"
         }
+        html += coldPullSection(r.coldPull)
         html += """
             <h2>Last requests</h2>
             <table id="requests">

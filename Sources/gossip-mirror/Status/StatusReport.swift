@@ -55,9 +55,21 @@ struct StatusReport: Codable, Sendable {
         return Dictionary(uniqueKeysWithValues: sources.map { ($0, Double(requests[$0, default: 0]) / Double(total)) })
     }
 
+    /// Cold pulls (nil from nodes that do not report them).
+    var coldPull: ColdPullReport?
+
+    struct ColdPullReport: Codable, Sendable {
+        var enabled: Bool
+        /// Digests this node's containerd fetches from the upstream under a claim.
+        var fetching: [String]
+        var counts: ColdPullMetrics.Counts
+        /// The claims this node holds as the coordinator of their digests.
+        var claims: [ClaimReport]
+    }
+
     static func make(
         from node: GossipNode, catalog: LocalCatalog? = nil, registry: RegistryMetrics? = nil, peers: PeerDirectory? = nil,
-        recent: RecentActivity? = nil
+        recent: RecentActivity? = nil, coldPull: ColdPull? = nil
     ) async -> StatusReport {
         let me = await node.myself
         let entries = peers?.summaryEntries() ?? [:]
@@ -77,12 +89,18 @@ struct StatusReport: Codable, Sendable {
                 summaryGeneration: await catalog.generation, summaryBytes: await catalog.summary.count,
                 skipped: await catalog.skippedImages())
         }
+        var coldReport: ColdPullReport?
+        if let coldPull {
+            coldReport = ColdPullReport(
+                enabled: coldPull.settings.enabled, fetching: await coldPull.fetching.map(\.description),
+                counts: coldPull.metrics.snapshot, claims: coldPull.coordinator.claims)
+        }
         var report = StatusReport(
             name: me.name, address: "\(me.endpoint)", profile: node.configuration.settings.profileName,
             localHealth: await node.localHealthScore, keyIDs: await node.keys.map(\.id), members: members,
             gossip: await node.statistics, catalog: catalogReport, registry: registry?.snapshot,
             version: BuildInfo.version, commit: BuildInfo.commit,
-            lastRequests: recent?.lastRequests, lastErrors: recent?.lastErrors)
+            lastRequests: recent?.lastRequests, lastErrors: recent?.lastErrors, coldPull: coldReport)
         if let catalogReport, let index = report.members.firstIndex(where: \.isSelf) {
             report.members[index].catalogEntries = catalogReport.blobs + catalogReport.tags
         }

@@ -41,11 +41,8 @@ final class DockerEngine: Sendable {
             logPath: directory + "/dockerd.log")
         ledger.record(.pid, "\(process.pid)")
         let engine = DockerEngine(directory: directory, process: process)
-        try await eventually("dockerd on \(host.name) to answer", within: .seconds(60), every: .milliseconds(200)) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
-            return (try? await engine.docker(["version", "--format", "{{.Server.Version}}"]).succeeded) == true
+        try await process.waitUntil("dockerd on \(host.name) to answer", within: .seconds(60), every: .milliseconds(200)) {
+            (try? await engine.docker(["version", "--format", "{{.Server.Version}}"]).succeeded) == true
         }
         return engine
     }

@@ -49,6 +49,10 @@ final class Cluster: @unchecked Sendable {
         self.key = key
     }
 
+    /// What every cluster needs on the machine (and root, for namespaces);
+    /// a suite adds the clients it drives.
+    static let tools = TestEnvironment.containerdTools + TestEnvironment.registryTools + ["ip", "nft", "tc", "curl", "openssl"]
+
     // MARK: Life cycle
 
     /// Builds a cluster of `hosts` hosts that all see each other alive, runs

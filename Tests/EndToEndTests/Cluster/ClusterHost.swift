@@ -54,12 +54,7 @@ final class ClusterHost: @unchecked Sendable {
         ledger.record(.pid, "\(process.pid)")
         containerd = process
         let socket = self.socket
-        try await eventually("containerd on \(name) to accept connections", within: .seconds(30)) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
-            return SocketProbes.unixSocketAccepts(socket)
-        }
+        try await process.waitUntil("containerd on \(name) to accept connections") { SocketProbes.unixSocketAccepts(socket) }
     }
 
     /// `gossip-mirror configure-containerd` for the upstream, with the
@@ -74,7 +69,7 @@ final class ClusterHost: @unchecked Sendable {
             [
                 MirrorProcess.binary, "configure-containerd", "--hosts-dir", hostsDirectory, "--registry", upstream.address,
                 "--mirror-url", "http://127.0.0.1:5000",
-            ] + (resolveTags ? [] : ["--no-resolve-tags"]), environment: Self.environment)
+            ] + (resolveTags ? [] : ["--no-resolve-tags"]), environment: MirrorProcess.environment)
     }
 
     var hostsToml: String {
@@ -84,11 +79,6 @@ final class ClusterHost: @unchecked Sendable {
     }
 
     // MARK: gossip-mirror
-
-    /// The environment without `GOSSIP_MIRROR_*` settings of the machine.
-    static var environment: [String: String] {
-        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GOSSIP_MIRROR_") }
-    }
 
     /// Starts `gossip-mirror run` in the namespace: gossip on ADDRESS:7946, the
     /// registry on 0.0.0.0:5000 (containerd reaches it over loopback, peers at
@@ -106,14 +96,11 @@ final class ClusterHost: @unchecked Sendable {
         ]
         for key in keyFiles { arguments += ["--key-file", key] }
         for seed in join { arguments += ["--join", seed] }
-        let process = try Subprocess.launch(arguments + extra, logPath: mirrorLogPath, environment: Self.environment)
+        let process = try Subprocess.launch(arguments + extra, logPath: mirrorLogPath, environment: MirrorProcess.environment)
         ledger.record(.pid, "\(process.pid)")
         mirror = process
-        try await eventually("gossip-mirror on \(name) to answer /status.json", within: .seconds(30), every: .milliseconds(100)) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
-            return await self.status() != nil
+        try await process.waitUntil("gossip-mirror on \(name) to answer /status.json", every: .milliseconds(100)) {
+            await self.status() != nil
         }
     }
 
@@ -131,14 +118,11 @@ final class ClusterHost: @unchecked Sendable {
     }
 
     func status() async -> ClusterStatus? {
-        guard let url = URL(string: "http://\(statusAddress)/status.json") else { return nil }
-        return await HTTPGet.json(url, as: ClusterStatus.self)
+        await StatusSnapshot.fetch(from: statusAddress)
     }
 
     func locate(_ reference: String) async -> LocateReport? {
-        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
-        guard let url = URL(string: "http://\(statusAddress)/locate?ref=\(escaped)") else { return nil }
-        return await HTTPGet.json(url, as: LocateReport.self)
+        await LocateReport.fetch(reference, from: statusAddress)
     }
 
     // MARK: ctr

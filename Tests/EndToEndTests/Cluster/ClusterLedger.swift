@@ -16,12 +16,14 @@ final class ClusterLedger: @unchecked Sendable {
     // @unchecked: `torn` is guarded by `lock`; the file is appended under it.
     static let prefix = "gm-cluster-test"
 
-    let directory: String
+    /// The work directory, kept until teardown removes it.
+    private let scratch: ScratchDirectory
+    var directory: String { scratch.path }
     private let lock = NSLock()
     private var torn = false
 
     init() throws {
-        directory = try ScratchDirectory(prefix: Self.prefix).path
+        scratch = try ScratchDirectory(Self.prefix)
         try "\(getpid())\n".write(toFile: directory + "/owner", atomically: true, encoding: .utf8)
         _ = FileManager.default.createFile(atPath: directory + "/resources", contents: nil)
     }
@@ -62,10 +64,7 @@ final class ClusterLedger: @unchecked Sendable {
         // cluster starts does): a recycled pid of a stale ledger is left alone.
         let pids = entries.compactMap { $0.0 == .pid ? Int32($0.1) : nil }.filter { commandLine(of: $0).contains(directory) }
         for pid in pids where isAlive(pid) { kill(pid, SIGTERM) }
-        let deadline = ContinuousClock.now + .seconds(5)
-        while pids.contains(where: isAlive), ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await poll(timeout: .seconds(5), every: .milliseconds(20)) { !pids.contains(where: isAlive) }
         for pid in pids where isAlive(pid) { kill(pid, SIGKILL) }
         for (kind, name) in entries {
             switch kind {

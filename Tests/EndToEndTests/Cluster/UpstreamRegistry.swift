@@ -17,7 +17,7 @@ final class UpstreamRegistry: @unchecked Sendable {
     let directory: String
     /// The CA's certificate, alone in a folder (skopeo's `--dest-cert-dir`).
     let trustDirectory: String
-    var caCertificate: String { trustDirectory + "/ca.crt" }
+    var caCertificate: String { directory + "/ca.crt" }
     var logPath: String { directory + "/registry.log" }
     private let ledger: ClusterLedger
     private var process: RunningProcess?
@@ -37,20 +37,9 @@ final class UpstreamRegistry: @unchecked Sendable {
         try await start()
     }
 
+    /// The CA and server certificate, made by the script the demo uses too.
     private func makeCertificates(ip: String) async throws {
-        let d = directory
-        try await Subprocess.run([
-            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=gossip-mirror test CA",
-            "-keyout", "\(d)/ca.key", "-out", caCertificate,
-        ])
-        try await Subprocess.run([
-            "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(ip)", "-keyout", "\(d)/server.key", "-out", "\(d)/server.csr",
-        ])
-        try "subjectAltName=IP:\(ip)\nbasicConstraints=CA:FALSE\n".write(toFile: "\(d)/ext.cnf", atomically: true, encoding: .utf8)
-        try await Subprocess.run([
-            "openssl", "x509", "-req", "-in", "\(d)/server.csr", "-CA", caCertificate, "-CAkey", "\(d)/ca.key", "-CAcreateserial",
-            "-days", "2", "-extfile", "\(d)/ext.cnf", "-out", "\(d)/server.crt",
-        ])
+        try await Subprocess.run([Repository.root + "/scripts/cluster/make-certificates.sh", directory, ip])
     }
 
     /// Starts the registry (again, after `stop`: same storage) and waits until it answers.
@@ -59,10 +48,7 @@ final class UpstreamRegistry: @unchecked Sendable {
         ledger.record(.pid, "\(process.pid)")
         self.process = process
         let url = "https://\(address)/v2/"
-        try await eventually("docker-registry to answer \(url)", within: .seconds(30), every: .milliseconds(100)) {
-            guard process.isRunning else {
-                throw Subprocess.Failure(command: process.command, reason: "exited:\n\(process.logTail())")
-            }
+        try await process.waitUntil("docker-registry to answer \(url)", every: .milliseconds(100)) {
             let probe = try await Subprocess.run(
                 ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "2", "--cacert", caCertificate, url],
                 deadline: .seconds(5), check: false)

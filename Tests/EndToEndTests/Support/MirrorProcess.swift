@@ -1,14 +1,16 @@
 import Foundation
 import Gossip
 import Registry
+import TestSupport
 
-/// A `gossip-mirror run` process started by a test, with its log captured.
+/// A `gossip-mirror run` process started by a test on a loopback address,
+/// launched (and reaped) by `Subprocess.launch`, its log captured.
 final class MirrorProcess: Sendable {
     let name: String
     let host: String
     let statusAddress: String
     let logPath: String
-    private let process: Process
+    let process: RunningProcess
 
     /// The built `gossip-mirror` binary: `GOSSIP_MIRROR_BIN`, or the one next
     /// to the test bundle (SwiftPM puts executables and tests in one folder).
@@ -20,8 +22,12 @@ final class MirrorProcess: Sendable {
             let path = candidate.appendingPathComponent("gossip-mirror").path
             if FileManager.default.isExecutableFile(atPath: path) { return path }
         }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/gossip-mirror").path
+        return Repository.root + "/.build/debug/gossip-mirror"
+    }
+
+    /// The environment without `GOSSIP_MIRROR_*` settings of the machine.
+    static var environment: [String: String] {
+        ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GOSSIP_MIRROR_") }
     }
 
     /// Starts `gossip-mirror run` bound to `host` (gossip on 7946, status on 9090).
@@ -34,12 +40,8 @@ final class MirrorProcess: Sendable {
         self.host = host
         self.statusAddress = "\(host):9090"
         self.logPath = "\(directory)/\(name).log"
-        _ = FileManager.default.createFile(atPath: logPath, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
         var arguments = [
-            "run", "--name", name, "--gossip-addr", "\(host):7946", "--status-addr", statusAddress,
+            Self.binary, "run", "--name", name, "--gossip-addr", "\(host):7946", "--status-addr", statusAddress,
             "--registry-addr", "\(host):5000", "--log-level", "debug",
         ]
         if let store {
@@ -51,40 +53,27 @@ final class MirrorProcess: Sendable {
         }
         for k in keyFiles { arguments += ["--key-file", k] }
         for j in join { arguments += ["--join", j] }
-        process.arguments = arguments + extra
-        process.standardOutput = log
-        process.standardError = log
-        var environment = ProcessInfo.processInfo.environment
-        environment = environment.filter { !$0.key.hasPrefix("GOSSIP_MIRROR_") }
-        process.environment = environment
-        try process.run()
-        self.process = process
+        process = try Subprocess.launch(arguments + extra, logPath: logPath, environment: Self.environment)
     }
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
     var isRunning: Bool { process.isRunning }
     /// Whether the process ended by a signal (a crash, or our SIGKILL) rather than exiting.
-    var endedBySignal: Bool { !process.isRunning && process.terminationReason == .uncaughtSignal }
+    var endedBySignal: Bool { process.endedBySignal }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// Waits for the process to exit, up to `timeout`; kills it after that.
+    /// Returns its exit status.
     @discardableResult
     func waitForExit(timeout: Duration = .seconds(10)) async -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        return process.terminationStatus
+        if await !process.waitForExit(deadline: timeout) { await process.kill9() }
+        return process.terminationStatus ?? -1
     }
 
+    /// SIGKILL, as a crash would.
     func stop() async {
-        if process.isRunning {
-            signal(SIGKILL)
-            await waitForExit()
-        }
+        await process.kill9()
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -93,45 +82,11 @@ final class MirrorProcess: Sendable {
 
     /// `/locate?ref=…`, or nil if the node does not answer.
     func locate(_ reference: String) async -> LocateReport? {
-        let escaped = reference.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? reference
-        guard let url = URL(string: "http://\(statusAddress)/locate?ref=\(escaped)") else { return nil }
-        return await HTTPGet.json(url, as: LocateReport.self)
+        await LocateReport.fetch(reference, from: statusAddress)
     }
 
     /// `/status.json`, or nil if the node does not answer.
     func status() async -> StatusSnapshot? {
-        guard let url = URL(string: "http://\(statusAddress)/status.json") else { return nil }
-        return await HTTPGet.json(url, as: StatusSnapshot.self)
+        await StatusSnapshot.fetch(from: statusAddress)
     }
-}
-
-/// The parts of `/status.json` the tests read.
-struct StatusSnapshot: Decodable, Sendable {
-    struct Member: Decodable, Sendable {
-        var name: String
-        var address: String
-        var state: String
-        var incarnation: UInt64
-    }
-
-    struct Catalog: Decodable, Sendable {
-        var available: Bool
-        var blobs: Int
-        var tags: Int
-    }
-
-    var name: String
-    var keyIDs: [UInt8]?
-    var members: [Member]
-    var gossip: GossipStatistics
-    var catalog: Catalog?
-    var registry: RegistryMetrics.Counts?
-
-    func state(of name: String) -> String? { members.first { $0.name == name }?.state }
-    var alive: Set<String> { Set(members.filter { $0.state == "alive" }.map(\.name)) }
-    var counts: RegistryMetrics.Counts { registry ?? RegistryMetrics.Counts() }
-}
-
-extension RegistryMetrics.Counts {
-    func requests(_ outcome: String) -> Int { requests[outcome, default: 0] }
 }

@@ -9,8 +9,8 @@ import Synchronization
 @testable import Registry
 
 /// A whole registry front in process: an OCI-layout store and its catalog,
-/// a peer directory, the handler with its peer client, and an `HTTPServer`
-/// on 127.0.0.1 (port chosen by the kernel). No containerd, no subprocess.
+/// the handler with its peer router, and an `HTTPServer` on 127.0.0.1 (port
+/// chosen by the kernel). No containerd, no subprocess.
 ///
 /// Every request is recorded (`requests`). `intercept` sits behind the
 /// handler and may rewrite its sealed response: re-sealed as this node when
@@ -22,10 +22,10 @@ final class TestNode: Sendable {
     let name: String
     let port: Int
     let catalog: LocalCatalog
-    let peers: PeerDirectory
-    let credentials: PeerCredentials
+    let router: PeerRouter
     let metrics: RegistryMetrics
-    let fetcher: PeerFetcher
+    var peers: PeerDirectory { router.directory }
+    var credentials: PeerCredentials { router.credentials }
     private let task: Task<Void, any Error>
     private let seen: Recorder
 
@@ -39,16 +39,14 @@ final class TestNode: Sendable {
     var requests: [HTTPRequest] { seen.requests.withLock { $0 } }
 
     private init(
-        name: String, port: Int, catalog: LocalCatalog, peers: PeerDirectory, credentials: PeerCredentials,
-        metrics: RegistryMetrics, fetcher: PeerFetcher, task: Task<Void, any Error>, seen: Recorder
+        name: String, port: Int, catalog: LocalCatalog, router: PeerRouter, metrics: RegistryMetrics, task: Task<Void, any Error>,
+        seen: Recorder
     ) {
         self.name = name
         self.port = port
         self.catalog = catalog
-        self.peers = peers
-        self.credentials = credentials
+        self.router = router
         self.metrics = metrics
-        self.fetcher = fetcher
         self.task = task
         self.seen = seen
     }
@@ -57,13 +55,19 @@ final class TestNode: Sendable {
 
     func stop() { task.cancel() }
 
-    static let quiet = Logger(label: "test-node", factory: { _ in SwiftLogNoOpLogHandler() })
+    /// Silent, unless GM_TEST_LOG is set (then debug lines on stderr).
+    static let quiet = Logger(label: "test-node") { label in
+        guard ProcessInfo.processInfo.environment["GM_TEST_LOG"] != nil else { return SwiftLogNoOpLogHandler() }
+        var handler = StreamLogHandler.standardError(label: label)
+        handler.logLevel = .debug
+        return handler
+    }
 
     /// Starts a node serving `layout` (an empty layout when nil, made in `scratch`).
     static func start(
         _ name: String, key: ClusterKey, layout: String?, scratch: String,
-        configuration: RegistryHandler.Configuration = .init(), tagQuorum: Int = 1,
-        limits: HTTPServerLimits = .init(), intercept: Intercept? = nil, reseal: Bool = true
+        configuration: RegistryHandler.Configuration = .init(), settings: PeerRouterSettings = .forTests, tokenWindow: Int64 = 120,
+        limits: HTTPServerLimits = .init(), delay: Duration? = nil, intercept: Intercept? = nil, reseal: Bool = true
     ) async throws -> TestNode {
         var path = layout
         if path == nil {
@@ -75,19 +79,16 @@ final class TestNode: Sendable {
         let store = try OCILayoutStore(path: path!, logger: quiet)
         let catalog = LocalCatalog(store: store, logger: quiet)
         await catalog.refresh()
-        let peers = PeerDirectory(selfName: name)
-        let credentials = PeerCredentials(nodeName: name) { [key] }
+        let credentials = PeerCredentials(nodeName: name, window: tokenWindow) { [key] }
         let metrics = RegistryMetrics()
-        let fetcher = PeerFetcher()
+        let router = PeerRouter(credentials: credentials, settings: settings, metrics: metrics, logger: quiet)
         let handler = RegistryHandler(
-            catalog: catalog, store: store, peers: peers,
-            client: CurlPeerClient(
-                fetcher: fetcher, credentials: credentials, metrics: metrics, peers: peers, logger: quiet, tagQuorum: tagQuorum),
-            credentials: credentials, metrics: metrics, configuration: configuration, logger: quiet)
+            catalog: catalog, store: store, router: router, metrics: metrics, configuration: configuration, logger: quiet)
         let seen = Recorder()
         let seal = PeerAnswerSeal(credentials: credentials)
         let front = FetchTestHandler { request in
             seen.requests.withLock { $0.append(request) }
+            if let delay { try? await Task.sleep(for: delay) }
             var response = await handler.handle(request)
             if let intercept {
                 response = await intercept(request, response)
@@ -97,40 +98,59 @@ final class TestNode: Sendable {
             }
             return response
         }
-        let server = HTTPServer(host: "127.0.0.1", port: 0, handler: front, logger: quiet, limits: limits)
-        let (bound, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task {
-            try await server.run(onBound: { address in
-                continuation.yield(address.port ?? 0)
-                continuation.finish()
-            })
-        }
-        var iterator = bound.makeAsyncIterator()
-        guard let port = await iterator.next(), port > 0 else {
-            task.cancel()
-            throw FetchTestFailure("node \(name) did not bind")
-        }
-        return TestNode(
-            name: name, port: port, catalog: catalog, peers: peers, credentials: credentials, metrics: metrics, fetcher: fetcher,
-            task: task, seen: seen)
+        let (port, task) = try await startTestServer(
+            HTTPServer(host: "127.0.0.1", port: 0, handler: front, logger: quiet, limits: limits))
+        return TestNode(name: name, port: port, catalog: catalog, router: router, metrics: metrics, task: task, seen: seen)
+    }
+
+    /// A member that is not a running node: its registry address and whose
+    /// summary it advertises.
+    struct Ghost: Sendable {
+        var name: String
+        var registryAddress: String
+        var claims: TestNode
     }
 
     /// Makes every node know every other as an alive member with its
-    /// registry address and summary (what gossip would tell it).
-    static func link(_ nodes: [TestNode], rtt: [String: Duration] = [:]) async {
+    /// registry address and summary (what gossip would tell it). `claims`
+    /// makes a node advertise another's summary (it then answers 404 for
+    /// what it does not hold: a Bloom false positive); `ghosts` are members
+    /// with nothing behind their address.
+    static func link(
+        _ nodes: [TestNode], rtt: [String: Duration] = [:], claims: [String: TestNode] = [:], ghosts: [Ghost] = []
+    ) async {
         var members: [SWIM.Member] = []
-        for node in nodes {
-            members.append(
-                SWIM.Member(
-                    name: node.name, endpoint: .init(host: "127.0.0.1", port: 7946), incarnation: 1, status: .alive,
-                    metadata: ["registry": node.registryAddress], roundTripTime: rtt[node.name]))
+        func member(_ name: String, _ address: String) -> SWIM.Member {
+            SWIM.Member(
+                name: name, endpoint: .init(host: "127.0.0.1", port: 7946), incarnation: 1, status: .alive,
+                metadata: ["registry": address], roundTripTime: rtt[name])
         }
+        for node in nodes { members.append(member(node.name, node.registryAddress)) }
+        for ghost in ghosts { members.append(member(ghost.name, ghost.registryAddress)) }
         for node in nodes {
             node.peers.update(members: members)
             for other in nodes where other.name != node.name {
-                node.peers.setSummary(of: other.name, bytes: await other.catalog.summary)
+                node.peers.setSummary(of: other.name, bytes: await (claims[other.name] ?? other).catalog.summary)
             }
+            for ghost in ghosts { node.peers.setSummary(of: ghost.name, bytes: await ghost.claims.catalog.summary) }
         }
+    }
+
+    /// Requests this node received for `path` (with its query).
+    func requests(for path: String) -> [HTTPRequest] { requests.filter { $0.uri == path } }
+}
+
+extension PeerRouterSettings {
+    /// As shipped, but with connect and stall limits that a starved test
+    /// process cannot overrun (libcurl checks its connect timeout before it
+    /// notices a finished loopback connect, and a handler delayed seconds on
+    /// a saturated machine looks like a stalled holder); a refused connection
+    /// still fails at once. No row tests those limits.
+    static var forTests: PeerRouterSettings {
+        var settings = PeerRouterSettings()
+        settings.connectTimeout = .seconds(5)
+        settings.lowSpeedTime = .seconds(30)
+        return settings
     }
 }
 
