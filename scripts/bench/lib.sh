@@ -1,10 +1,17 @@
 # shellcheck shell=bash
 # What the benchmark scripts share: the gossip-mirror binary, a work
 # directory and the processes started in it (all stopped and removed on
-# exit), polling with a deadline, and the median of a list.
+# exit), the daemons they measure against (docker-registry and containerd,
+# configured from scripts/cluster/templates/ as the demo and the Swift
+# harness configure theirs), a pair of gossip-mirror nodes (a holder and a
+# relay), and the median of a list. Polling with a deadline (wait_for) and
+# render_template come from scripts/cluster/lib.sh.
 #
 # Source it after setting ROOT, SCRATCH and BUILD, then: bench_binary (sets
 # BIN), bench_workdir NAME (sets WORK; PIDS+=($!) for every process started).
+
+# shellcheck source=../cluster/lib.sh
+. "$ROOT/scripts/cluster/lib.sh"
 
 # The release binary: GOSSIP_MIRROR_BIN, or built into $SCRATCH unless BUILD=0.
 bench_binary() {
@@ -41,14 +48,80 @@ bench_cleanup() {
   rm -rf "$WORK"
 }
 
-# SECONDS COMMAND...: polls every 0.1 s until COMMAND succeeds; fails after SECONDS.
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
-    sleep 0.1
-  done
+# DIR ADDRESS: docker-registry (the template without TLS) on HOST:PORT,
+# storage and log in DIR; returns once /v2/ answers.
+bench_registry() {
+  local dir=$1 address=$2
+  mkdir -p "$dir"
+  render_template docker-registry.yml STORAGE="$dir/storage" ADDRESS="$address" CERTIFICATE= KEY= |
+    grep -v '# tls$' >"$dir/config.yml"
+  docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
+  PIDS+=($!)
+  wait_for 30 curl -sf "http://$address/v2/" || { tail -n 20 "$dir/log" >&2; return 1; }
+}
+
+# DIR: containerd with root, state and socket in DIR; sets CTR (ctr on that
+# socket, namespace bench) and returns once it answers.
+bench_containerd() {
+  local dir=$1
+  mkdir -p "$dir"
+  render_template containerd.toml ROOT="$dir/root" STATE="$dir/state" SOCKET="$dir/containerd.sock" \
+    >"$dir/config.toml"
+  containerd --config "$dir/config.toml" >"$dir/log" 2>&1 &
+  PIDS+=($!)
+  CTR=(ctr -a "$dir/containerd.sock" -n bench)
+  wait_for 30 "${CTR[@]}" version || { tail -n 20 "$dir/log" >&2; return 1; }
+}
+
+# DIR: an empty OCI image layout (what a node that holds nothing serves from).
+bench_empty_layout() {
+  mkdir -p "$1"
+  printf '{"imageLayoutVersion":"1.0.0"}' >"$1/oci-layout"
+  printf '{"schemaVersion":2,"manifests":[]}' >"$1/index.json"
+}
+
+# NAME IP_A IP_B LAYOUT: node NAME-a serving the OCI layout LAYOUT on IP_A and
+# node NAME-b holding nothing on IP_B, joined to A (so that B relays from A);
+# registry on port 5000, status on 9090, gossip on 7946; cluster key and logs
+# in WORK. Sets PID_A and PID_B; returns once B lists A alive.
+bench_mirror_pair() {
+  local name=$1 ip_a=$2 ip_b=$3 layout=$4
+  [ -f "$WORK/cluster.key" ] || "$BIN" keygen --out "$WORK/cluster.key" >/dev/null
+  bench_empty_layout "$WORK/$name-b-layout"
+  "$BIN" run --name "$name-a" --gossip-addr "$ip_a:7946" --registry-addr "$ip_a:5000" --status-addr "$ip_a:9090" \
+    --store oci-layout --oci-layout "$layout" --key-file "$WORK/cluster.key" --log-level warning --no-access-log \
+    >"$WORK/$name-a.log" 2>&1 &
+  PID_A=$!
+  PIDS+=($!)
+  "$BIN" run --name "$name-b" --gossip-addr "$ip_b:7946" --registry-addr "$ip_b:5000" --status-addr "$ip_b:9090" \
+    --join "$ip_a:7946" --store oci-layout --oci-layout "$WORK/$name-b-layout" --key-file "$WORK/cluster.key" \
+    --log-level warning --no-access-log >"$WORK/$name-b.log" 2>&1 &
+  PID_B=$!
+  PIDS+=($!)
+  wait_for 30 sh -c "'$BIN' members --status-addr '$ip_b:9090' --json | jq -e 'any(.name == \"$name-a\" and .state == \"alive\")'" ||
+    { echo "$name-b never saw $name-a alive" >&2; tail -n 20 "$WORK/$name-a.log" "$WORK/$name-b.log" >&2; return 1; }
+}
+
+# IP_B REF HOLDER: succeeds once the node whose status is on IP_B locates REF on HOLDER.
+bench_locates() {
+  "$BIN" locate "$2" --status-addr "$1:9090" --json 2>/dev/null | jq -e --arg h "$3" '.holders | index($h)' >/dev/null
+}
+
+# NAME TEXT: replaces the section of docs/benchmarks.md between the markers
+# <!-- NAME:begin ...--> and <!-- NAME:end --> with TEXT (which carries both
+# markers), or appends TEXT if the document has no such section yet. Written
+# to a temporary file first, then renamed.
+bench_write_section() {
+  local name=$1 doc=$ROOT/docs/benchmarks.md
+  if grep -q "<!-- $name:begin" "$doc"; then
+    SECTION="$2" awk -v begin="<!-- $name:begin" -v end="<!-- $name:end" '
+      index($0, begin) == 1 {print ENVIRON["SECTION"]; skip=1; next}
+      index($0, end) == 1 {skip=0; next}
+      !skip {print}' "$doc" >"$doc.tmp" && mv "$doc.tmp" "$doc"
+  else
+    printf '\n%s\n' "$2" >>"$doc"
+  fi
+  echo "wrote the section $name of $doc"
 }
 
 # The median of the numbers on stdin, one a line.

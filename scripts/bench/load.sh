@@ -22,13 +22,13 @@
 # request (its processes' utime + stime over the round).
 #
 # Usage: scripts/bench/load.sh [--no-build] [--no-docs] [--quick]
-# Environment: ROUNDS (5), DURATION (10), RATE (100), RATE_DURATION (20),
+# Environment: ROUNDS (3), DURATION (10), RATE (100), RATE_DURATION (15),
 #   BLOB_BYTES (4096), GOSSIP_MIRROR_BIN, SCRATCH (.build-bench).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
-ROUNDS=${ROUNDS:-5} DURATION=${DURATION:-10} RATE=${RATE:-100} RATE_DURATION=${RATE_DURATION:-20}
+ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} RATE=${RATE:-100} RATE_DURATION=${RATE_DURATION:-15}
 BLOB_BYTES=${BLOB_BYTES:-4096}
 SCRATCH=${SCRATCH:-.build-bench}
 BUILD=1 DOCS=1
@@ -48,11 +48,10 @@ for tool in curl wrk nginx docker-registry skopeo sha256sum; do
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-# shellcheck source=scripts/bench/lib.sh
-. scripts/bench/lib.sh
 # shellcheck source=scripts/bench/report.sh
 . scripts/bench/report.sh
-bench_binary
+[ "$BUILD" = 0 ] || bench_build
+BUILD=0 bench_binary
 bench_workdir gm-load
 LOAD_BEFORE=$(bench_load)
 
@@ -124,24 +123,11 @@ PIDS+=($!)
 PID_NGINX=$!
 
 # ---------------------------------------------------------------- docker-registry
+# The shared template (scripts/cluster/templates), without TLS, with its access
+# log off and its level at error, as for the other two servers.
 mkdir -p "$WORK/registry"
-cat >"$WORK/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/storage
-  cache:
-    blobdescriptor: inmemory
-http:
-  addr: $IP_REG:5000
-health:
-  storagedriver:
-    enabled: false
-EOF
+render_template docker-registry.yml STORAGE="$WORK/registry/storage" ADDRESS="$IP_REG:5000" CERTIFICATE= KEY= |
+  grep -v '# tls$' | sed 's/^  level: info$/  level: error/; s/^    disabled: false$/    disabled: true/' >"$WORK/registry/config.yml"
 docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
 PIDS+=($!)
 PID_REG=$!
@@ -306,5 +292,5 @@ after every answer (wrk's \`delay()\`), for ${RATE_DURATION} s per round.
 
 $RATE_TABLE
 EOF
-  bench_write_section load scripts/bench/load.sh "$WORK/section.md"
+  bench_publish load scripts/bench/load.sh "$WORK/section.md"
 fi

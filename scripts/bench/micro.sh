@@ -9,18 +9,17 @@
 #   Tests/Benchmarks/RegistryBenchmarks  route parse
 #
 # The targets exist only with GOSSIP_MIRROR_BENCHMARKS=1 (see Package.swift),
-# built in their own scratch path (.build-bench-micro) so that the normal
-# build never compiles package-benchmark; resolving them rewrites
-# Package.resolved, which is put back afterwards. Times are package-benchmark's
+# so that the normal build never compiles package-benchmark; they are part
+# of the shared release build (report.sh's bench_build, scratch path
+# .build-bench). Times are package-benchmark's
 # wall clock per iteration: median (p50) and the p1–p99 range of the samples.
 #
 # Usage: scripts/bench/micro.sh [--no-build] [--no-docs] [--quick]
-# Environment: MICRO_SCRATCH (.build-bench-micro).
+# Environment: SCRATCH (.build-bench).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
-MICRO_SCRATCH=${MICRO_SCRATCH:-.build-bench-micro}
 BUILD=1 DOCS=1
 for arg in "$@"; do
   case "$arg" in
@@ -36,31 +35,21 @@ export BENCH_QUICK=${BENCH_QUICK:-0}
 . scripts/bench/report.sh
 LOAD_BEFORE=$(bench_load)
 WORK=$(mktemp -d /tmp/gm-micro.XXXXXX)
-cp Package.resolved "$WORK/Package.resolved"
-cleanup() {
-  cp "$WORK/Package.resolved" Package.resolved
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
-export GOSSIP_MIRROR_BENCHMARKS=1
 
-# The build: `swift build` so that its time is measured apart from the runs
-# (the plugin then finds everything built; an incremental build under
-# --no-build, as the plugin always builds).
+# The build: the shared one (report.sh's bench_build), timed apart from the
+# runs; the plugin then finds everything built, given the same flags
+# (--Xswiftc enable-testing below).
 BUILD_SECONDS=""
 if [ "$BUILD" = 1 ]; then
-  echo "== swift build -c release with package-benchmark (scratch path $MICRO_SCRATCH)"
-  t=$SECONDS
-  swift build --scratch-path "$MICRO_SCRATCH" -c release 2>&1 | tail -n 3
-  [ "${PIPESTATUS[0]}" = 0 ] || { echo "the benchmark build failed" >&2; exit 1; }
-  BUILD_SECONDS=$((SECONDS - t))
-  echo "   built in $BUILD_SECONDS s"
+  bench_build
+  BUILD_SECONDS=$BENCH_BUILD_SECONDS
 fi
 
 echo "== swift package benchmark (load average $LOAD_BEFORE)"
-swift package --scratch-path "$MICRO_SCRATCH" --allow-writing-to-directory "$WORK" \
-  benchmark --format histogramPercentiles --path "$WORK/out" --no-progress 2>&1 | grep -v '^Building\|^Build of' || true
+bench_swift package --scratch-path "$BENCH_SCRATCH" --allow-writing-to-directory "$WORK" \
+  benchmark --Xswiftc enable-testing --format histogramPercentiles --path "$WORK/out" --no-progress 2>&1 | grep -v '^Building\|^Build of' || true
 ls "$WORK/out"/*.tsv >/dev/null 2>&1 || { echo "package-benchmark wrote no results" >&2; exit 1; }
 LOAD_AFTER=$(bench_load)
 
@@ -138,9 +127,9 @@ in its row, measured in the same run. Names keep package-benchmark's underscores
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(bench_load_note "$LOAD_BEFORE"); load average after: $LOAD_AFTER
 - Machine: $(bench_machine)
 - Commit: $(bench_commit)
-- Command: \`scripts/bench/micro.sh\`$([ "$BENCH_QUICK" = 1 ] && echo ' --quick (0.2 s per benchmark)')$([ -n "$BUILD_SECONDS" ] && echo "; the release build with package-benchmark took $BUILD_SECONDS s")
+- Command: \`scripts/bench/micro.sh\`$([ "$BENCH_QUICK" = 1 ] && echo ' --quick (0.2 s per benchmark)')$([ -n "$BUILD_SECONDS" ] && echo "; the shared release build took $BUILD_SECONDS s")
 
 $TABLE
 EOF
-  bench_write_section micro scripts/bench/micro.sh "$WORK/section.md"
+  bench_publish micro scripts/bench/micro.sh "$WORK/section.md"
 fi

@@ -23,13 +23,13 @@
 # same on every path). Ratios b/a and c/a are of medians within a phase.
 #
 # Usage: scripts/bench/pulls.sh [--no-build] [--no-docs] [--quick]
-# Environment: RUNS (5), SIZES ("10 100 1000", MB = 10^6 bytes), LAYERS (8),
+# Environment: RUNS (3), SIZES ("10 100 1000", MB = 10^6 bytes), LAYERS (8),
 #   GOSSIP_MIRROR_BIN, SCRATCH (.build-bench).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
-RUNS=${RUNS:-5} SIZES=${SIZES:-10 100 1000} LAYERS=${LAYERS:-8}
+RUNS=${RUNS:-3} SIZES=${SIZES:-10 100 1000} LAYERS=${LAYERS:-8}
 SCRATCH=${SCRATCH:-.build-bench}
 BUILD=1 DOCS=1
 for arg in "$@"; do
@@ -47,11 +47,10 @@ for tool in curl containerd ctr docker-registry skopeo sha256sum; do
   command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
 done
 
-# shellcheck source=scripts/bench/lib.sh
-. scripts/bench/lib.sh
 # shellcheck source=scripts/bench/report.sh
 . scripts/bench/report.sh
-bench_binary
+[ "$BUILD" = 0 ] || bench_build
+BUILD=0 bench_binary
 bench_workdir gm-pulls
 LOAD_BEFORE=$(bench_load)
 
@@ -61,22 +60,8 @@ REGISTRY=$IP_REG:5000
 ARCH=$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')
 
 # ---------------------------------------------------------------- upstream
-mkdir -p "$WORK/registry"
-cat >"$WORK/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/storage
-http:
-  addr: $REGISTRY
-EOF
-docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
-PIDS+=($!)
-wait_for 30 curl -sf "http://$REGISTRY/v2/" || { cat "$WORK/registry/log"; exit 1; }
+# docker-registry from the template the demo and the tests use (scripts/cluster/templates).
+bench_registry "$WORK/registry" "$REGISTRY"
 
 # ---------------------------------------------------------------- images
 # IMAGES: "NAME MB LAYERS"; A's layout holds them all under their full names.
@@ -104,31 +89,11 @@ for image in "${IMAGES[@]}"; do
   A_INDEX+="${A_INDEX:+,}{\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"digest\":\"$index\",\"size\":$size,\"annotations\":{\"org.opencontainers.image.ref.name\":\"$REGISTRY/bench/$name:v1\"}}"
 done
 printf '{"schemaVersion":2,"manifests":[%s]}' "$A_INDEX" >"$A_LAYOUT/index.json"
-mkdir -p "$WORK/e-layout"
-printf '{"imageLayoutVersion":"1.0.0"}' >"$WORK/e-layout/oci-layout"
-printf '{"schemaVersion":2,"manifests":[]}' >"$WORK/e-layout/index.json"
+bench_empty_layout "$WORK/e-layout"
 
 # ---------------------------------------------------------------- containerd
-mkdir -p "$WORK/containerd"
-cat >"$WORK/containerd/config.toml" <<EOF
-version = 2
-root = "$WORK/containerd/root"
-state = "$WORK/containerd/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.internal.v1.opt", "io.containerd.internal.v1.restart", "io.containerd.runtime.v1.linux", "io.containerd.runtime.v2.task", "io.containerd.monitor.v1.cgroups", "io.containerd.service.v1.tasks-service", "io.containerd.grpc.v1.tasks", "io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.overlayfs"]
-[grpc]
-  address = "$WORK/containerd/containerd.sock"
-[ttrpc]
-  address = "$WORK/containerd/containerd.sock.ttrpc"
-[debug]
-  address = ""
-  level = "warn"
-[metrics]
-  address = ""
-EOF
-containerd --config "$WORK/containerd/config.toml" >"$WORK/containerd/log" 2>&1 &
-PIDS+=($!)
-CTR=(ctr -a "$WORK/containerd/containerd.sock" -n bench)
-wait_for 30 "${CTR[@]}" version || { cat "$WORK/containerd/log"; exit 1; }
+# containerd from the shared template: its own root, state and socket in $WORK/containerd; sets CTR.
+bench_containerd "$WORK/containerd"
 
 # containerd 1.6 refuses a hosts.toml without a [host] table, so the direct
 # configuration names the registry as its own host.
@@ -168,7 +133,7 @@ alive_members() { curl -s "http://$IP_B:9090/status.json" | tr -d ' \n' | grep -
 start_node pull-b "$IP_B" --store containerd --containerd-sock "$WORK/containerd/containerd.sock" \
   --containerd-namespace bench --containerd-content-root "$WORK/containerd/root"
 start_node pull-e "$IP_E" --join "$IP_B:7946" --store oci-layout --oci-layout "$WORK/e-layout"
-wait_for 60 sh -c "[ \$(curl -s http://$IP_B:9090/status.json | tr -d ' \n' | grep -o '\"status\":\"alive\"' | wc -l) -ge 2 ]" ||
+wait_for 60 sh -c "'$BIN' members --status-addr '$IP_B:9090' --json | jq -e '[.[] | select(.state == \"alive\")] | length >= 2'" ||
   { echo "B and E did not form a cluster"; cat "$WORK"/pull-*.log; exit 1; }
 
 # ---------------------------------------------------------------- runs
@@ -213,7 +178,7 @@ stop_node pull-e
 start_node pull-a "$IP_A" --join "$IP_B:7946" --store oci-layout --oci-layout "$A_LAYOUT"
 for image in "${IMAGES[@]}"; do
   read -r name _ _ <<<"$image"
-  wait_for 60 sh -c "curl -s 'http://$IP_B:9090/locate?ref=$REGISTRY/bench/$name:v1' | grep -q pull-a" ||
+  wait_for 60 bench_locates "$IP_B" "$REGISTRY/bench/$name:v1" pull-a ||
     { echo "B never located $name on A"; cat "$WORK/pull-a.log" "$WORK/pull-b.log"; exit 1; }
 done
 run_phase 2 peer
@@ -258,5 +223,5 @@ ratios of medians within a phase.
 
 $TABLE
 EOF
-  bench_write_section pulls scripts/bench/pulls.sh "$WORK/section.md"
+  bench_publish pulls scripts/bench/pulls.sh "$WORK/section.md"
 fi

@@ -7,7 +7,43 @@
 #   <!-- NAME:begin (written by SCRIPT; edits here are replaced) -->
 #   <!-- NAME:end -->
 # and everything outside such markers is written by hand and kept. Source
-# this file after setting ROOT (the repository).
+# this file after setting ROOT (the repository); it sources lib.sh.
+
+# shellcheck source=scripts/bench/lib.sh
+. "$ROOT/scripts/bench/lib.sh"
+
+# The one release build every benchmark runs from (run.sh builds it once, in
+# SCRATCH, .build-bench by default): the gossip-mirror binary, the tests (the
+# scale harness and the simulator benchmarks use `@testable import`, hence
+# -enable-testing, which the binary then carries too) and the package-benchmark
+# targets, which Package.swift declares only with GOSSIP_MIRROR_BENCHMARKS=1.
+# One set of flags, so that no script rebuilds what another built.
+BENCH_SCRATCH=${SCRATCH:-.build-bench}
+BENCH_SWIFT_FLAGS=(--scratch-path "$BENCH_SCRATCH" -c release -Xswiftc -enable-testing)
+
+# swift ARGUMENTS... with the benchmark targets declared. Resolving them
+# adds package-benchmark to Package.resolved, which is put back afterwards.
+bench_swift() {
+  local saved status=0
+  saved=$(mktemp)
+  cp "$ROOT/Package.resolved" "$saved"
+  GOSSIP_MIRROR_BENCHMARKS=1 "${BENCH_NICE[@]}" swift "$@" || status=$?
+  cp "$saved" "$ROOT/Package.resolved"
+  rm -f "$saved"
+  return "$status"
+}
+BENCH_NICE=()
+
+# The shared release build, at nice 10 (the machine is shared; the
+# benchmarks themselves run at the priority they were started with).
+bench_build() {
+  echo "== swift build --build-tests ${BENCH_SWIFT_FLAGS[*]} (GOSSIP_MIRROR_BENCHMARKS=1, nice 10)"
+  local t=$SECONDS
+  BENCH_NICE=(nice -n 10) bench_swift build --build-tests "${BENCH_SWIFT_FLAGS[@]}" 2>&1 | tail -n 3
+  [ "${PIPESTATUS[0]}" = 0 ] || { echo "the release build failed" >&2; return 1; }
+  BENCH_BUILD_SECONDS=$((SECONDS - t))
+  echo "   built in $BENCH_BUILD_SECONDS s"
+}
 
 # The machine in one line: CPUs, model, memory, kernel, TCP congestion control.
 bench_machine() {
@@ -36,7 +72,7 @@ bench_load_note() {
 }
 
 # Statistics of the numbers on stdin (one a line, blank lines ignored).
-stat_median() { grep -v '^$' | sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+stat_median() { local v; v=$(grep -v '^$'); if [ -n "$v" ]; then median <<<"$v"; else echo nan; fi; }
 # "LOW–HIGH" with FORMAT (printf) applied to both ends.
 stat_range() { grep -v '^$' | sort -g | awk -v f="${1:-%g}" 'NR == 1 {lo = $1} {hi = $1} END {if (NR) printf f "–" f, lo, hi}'; }
 # A / B as "1.23×" (or "—" when either is missing or B is zero).
@@ -68,20 +104,8 @@ proc_tree_ticks() {
 proc_rss_kib() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 # NAME SCRIPT FILE: puts FILE (the section's body) between NAME's markers in
-# docs/benchmarks.md, replacing what was there, or appends the section.
-bench_write_section() {
-  local name=$1 script=$2 body=$3 doc=$ROOT/docs/benchmarks.md
-  local section
-  section=$(printf '<!-- %s:begin (written by %s; edits here are replaced) -->\n%s\n<!-- %s:end -->' \
-    "$name" "$script" "$(cat "$body")" "$name")
-  if grep -q "<!-- $name:begin" "$doc"; then
-    SECTION="$section" awk -v b="<!-- $name:begin" -v e="<!-- $name:end" '
-      index($0, b) == 1 {print ENVIRON["SECTION"]; skip = 1; next}
-      index($0, e) == 1 {skip = 0; next}
-      !skip {print}' "$doc" >"$doc.tmp"
-  else
-    { cat "$doc"; printf '\n%s\n' "$section"; } >"$doc.tmp"
-  fi
-  mv "$doc.tmp" "$doc"
-  echo "wrote the $name section of docs/benchmarks.md"
+# docs/benchmarks.md (lib.sh's bench_write_section), naming SCRIPT as the writer.
+bench_publish() {
+  bench_write_section "$1" "$(printf '<!-- %s:begin (written by %s; edits here are replaced) -->\n%s\n<!-- %s:end -->' \
+    "$1" "$2" "$(cat "$3")" "$1")"
 }
