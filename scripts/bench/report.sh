@@ -34,6 +34,13 @@ bench_swift() {
 }
 BENCH_NICE=()
 
+# The test bundle of the shared build run directly (Swift Testing's entry
+# point, as `swift test` runs it): no manifest, no lock on the scratch path,
+# so a test-driven benchmark can run while another uses the build:
+# "${BENCH_TESTS[@]}" --filter NAME. BENCH_TESTS_BUNDLE names another bundle
+# (a debug one: the simulator's figures are in simulated time, the same in any build).
+BENCH_TESTS=("${BENCH_TESTS_BUNDLE:-$ROOT/$BENCH_SCRATCH/release/gossip-mirrorPackageTests.xctest}" --testing-library swift-testing)
+
 # The shared release build, at nice 10 (the machine is shared; the
 # benchmarks themselves run at the priority they were started with).
 bench_build() {

@@ -75,6 +75,11 @@ done
 [ "$(id -u)" = 0 ] || { echo "run it as root: containerd and network namespaces need it" >&2; exit 1; }
 
 export SCRATCH=${SCRATCH:-.build-bench}
+# Package.resolved as committed, whatever the scripts' resolutions with the
+# benchmark targets do to it (they put it back themselves, but two at once may not).
+RESOLVED=$(mktemp)
+cp Package.resolved "$RESOLVED"
+trap 'cp "$RESOLVED" Package.resolved; rm -f "$RESOLVED"; [ -z "${SIM_PID:-}" ] || kill "$SIM_PID" 2>/dev/null || true' EXIT
 LOGS=$ROOT/$SCRATCH/logs
 mkdir -p "$LOGS"
 export BENCH_QUICK=$QUICK
@@ -127,6 +132,15 @@ for b in "${BENCHMARKS[@]}"; do
   mapfile -t args < <(arguments "$name")
   mapfile -t envs < <(environment "$name")
   echo "== $name: $script ${args[*]} ${envs[*]} (log: $LOGS/$name.log)"
+  if [ "$name" = simulator ]; then
+    # Simulated time does not depend on the machine's load, so the simulator
+    # runs beside the others, at nice 19, where it takes only what they leave.
+    SIM_T0=$SECONDS
+    env "${envs[@]}" nice -n 19 "$script" "${args[@]}" >"$LOGS/$name.log" 2>&1 &
+    SIM_PID=$!
+    echo "   in the background at nice 19 (pid $SIM_PID)"
+    continue
+  fi
   t=$SECONDS
   env "${envs[@]}" "$script" "${args[@]}" 2>&1 | tee "$LOGS/$name.log"
   status=${PIPESTATUS[0]}
@@ -134,6 +148,15 @@ for b in "${BENCHMARKS[@]}"; do
   if [ "$status" = 0 ]; then RESULT[$name]=ok; else RESULT[$name]="failed (exit $status, see the log)"; FAILED=1; fi
   echo "== $name: ${RESULT[$name]} in ${DURATION[$name]} s"
 done
+if [ -n "${SIM_PID:-}" ]; then
+  echo "== simulator: waiting for the background run (log: $LOGS/simulator.log)"
+  status=0
+  wait "$SIM_PID" || status=$?
+  DURATION[simulator]=$((SECONDS - SIM_T0))
+  if [ "$status" = 0 ]; then RESULT[simulator]="ok (in the background, nice 19)"; else RESULT[simulator]="failed (exit $status, see the log)"; FAILED=1; fi
+  grep '^\[sim-bench\]\|^|' "$LOGS/simulator.log" | tail -n 5
+  echo "== simulator: ${RESULT[simulator]} in ${DURATION[simulator]} s"
+fi
 TOTAL=$((SECONDS - T0))
 
 # ---------------------------------------------------------------- summary

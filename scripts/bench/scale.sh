@@ -158,7 +158,7 @@ echo "== harness: $((MEMBERS - 1)) members, $DIGESTS digests each"
 mkdir -p "$WORK/harness"
 GM_SCALE_DIR=$WORK/harness GM_SCALE_MEMBERS=$((MEMBERS - 1)) GM_SCALE_DIGESTS=$DIGESTS GM_SCALE_BIN=$BIN \
   GM_SCALE_KEY_FILE=$WORK/cluster.key GM_SCALE_REAL=$REAL_IP:7946 GM_SCALE_STATUS=$REAL_IP:9090 \
-  bench_swift test --skip-build "${BENCH_SWIFT_FLAGS[@]}" --filter ScaleBenchmark >"$WORK/harness.log" 2>&1 &
+  "${BENCH_TESTS[@]}" --filter ScaleBenchmark >"$WORK/harness.log" 2>&1 &
 PIDS+=($!)
 HARNESS_PID=$!
 wait_for 900 test -f "$WORK/harness/ready" || { echo "the harness did not get ready"; tail -n 40 "$WORK/harness.log"; exit 1; }

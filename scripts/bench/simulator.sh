@@ -44,7 +44,7 @@ fi
 
 echo "== simulator benchmarks (load average $LOAD_BEFORE)"
 t=$SECONDS
-GOSSIP_MIRROR_SIM_BENCH=1 bench_swift test --skip-build "${BENCH_SWIFT_FLAGS[@]}" \
+GOSSIP_MIRROR_SIM_BENCH=1 "${BENCH_TESTS[@]}" \
   --filter "SimulatorBenchmarks${SIM_FILTER:+.*$SIM_FILTER}" 2>&1 | tee "$WORK/out" | grep --line-buffered '^\[sim-bench\]\|✘\|error' || true
 RUN_SECONDS=$((SECONDS - t))
 grep -q '^\[sim-bench\]' "$WORK/out" || { echo "no [sim-bench] lines; the test output:" >&2; tail -n 40 "$WORK/out" >&2; exit 1; }
@@ -171,7 +171,7 @@ changes only how long the run takes.
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time $((RUN_SECONDS / 60)) min $((RUN_SECONDS % 60)) s ($(bench_load_note "$LOAD_BEFORE"))
 - Machine: $(bench_machine)
 - Commit: $(bench_commit)
-- Command: \`scripts/bench/simulator.sh\`$([ "$BENCH_QUICK" = 1 ] && echo ' --quick (shorter runs: a check, not the figures)')$([ -n "$BUILD_SECONDS" ] && echo "; the release build took $BUILD_SECONDS s")
+- Command: \`scripts/bench/simulator.sh\`$([ "$BENCH_QUICK" = 1 ] && echo ' --quick (shorter runs: a check, not the figures)')$([ -n "${BENCH_TESTS_BUNDLE:-}" ] && echo " with BENCH_TESTS_BUNDLE=${BENCH_TESTS_BUNDLE#"$ROOT"/} (the figures are in simulated time, the same from any build)")$([ -n "${SIM_MEMBER_HOURS:-}" ] && echo " SIM_MEMBER_HOURS=$SIM_MEMBER_HOURS")$([ -n "$BUILD_SECONDS" ] && echo "; the release build took $BUILD_SECONDS s")
 
 $(cat "$WORK/tables.md")
 EOF

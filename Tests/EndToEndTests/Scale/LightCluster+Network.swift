@@ -39,7 +39,7 @@ extension LightCluster {
         let transport = await transport(i)
         try await transport.run(receiver: LightReceiver(member: i, cluster: self)) {
             await bound()
-            while await !self.stopped { try await Task.sleep(for: .milliseconds(200)) }
+            while await !self.stopped { try await Task.sleep(for: .seconds(1)) }
         }
     }
 

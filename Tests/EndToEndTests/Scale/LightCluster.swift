@@ -1,6 +1,7 @@
 import Catalog
 import Foundation
 import Logging
+import TestSupport
 
 @testable import Gossip
 
@@ -157,9 +158,10 @@ actor LightCluster {
 
     // MARK: Application events
 
-    /// Member `i` adds one digest to its summary and publishes it (the delta,
-    /// as `SummaryBridge` does); returns the digest.
-    func addDigest(to i: Int, using generator: inout SplitMix64) -> Digest {
+    /// Member `i` adds one digest (random, from `seed`) to its summary and
+    /// publishes it (the delta, as `SummaryBridge` does); returns the digest.
+    func addDigest(to i: Int, seed: UInt64) -> Digest {
+        var generator = SplitMix64(seed: seed)
         let key = LightSummary.randomKey(&generator)
         let (payload, delta) = members[i].summary.add(key)
         handle(i, .localPayload(payload, delta: delta))

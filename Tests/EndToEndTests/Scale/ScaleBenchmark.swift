@@ -2,6 +2,8 @@ import Catalog
 import Foundation
 import Logging
 import Registry
+import Synchronization
+import TestSupport
 import Testing
 
 @testable import Gossip
@@ -15,6 +17,7 @@ import Testing
 ///                      ready           the members have formed one group
 ///                      stats.txt       traffic with the real node, now and then
 ///                      probes.txt      seconds until each new digest was locatable
+///                                      (`gossip-mirror locate --json` on the real node)
 ///                      probes.done
 ///     script writes    news            N: publish N new digests a second (removed: stop)
 ///                      probe           N: time N new digests, one at a time
@@ -28,6 +31,8 @@ struct ScaleBenchmark {
         var keyFile: String
         var real: SWIM.Endpoint
         var status: String
+        /// The gossip-mirror binary, for `locate --json`.
+        var binary: String
 
         init() throws {
             let env = ProcessInfo.processInfo.environment
@@ -37,6 +42,7 @@ struct ScaleBenchmark {
             keyFile = env["GM_SCALE_KEY_FILE"] ?? ""
             real = try #require(SWIM.Endpoint(parsing: env["GM_SCALE_REAL"] ?? ""))
             status = env["GM_SCALE_STATUS"] ?? "127.0.0.1:9090"
+            binary = env["GM_SCALE_BIN"] ?? "gossip-mirror"
         }
 
         func file(_ name: String) -> URL { directory.appendingPathComponent(name) }
@@ -85,13 +91,13 @@ struct ScaleBenchmark {
 
     /// Waits for the group to form, then does what the script asks until it says stop.
     private func control(_ cluster: LightCluster, _ config: Configuration, bound: Counter) async throws {
-        let formedBy = ContinuousClock.now + .seconds(900)
-        while await !(cluster.formed(expecting: config.members)) || bound.value < config.members {
-            guard ContinuousClock.now < formedBy else {
-                Issue.record("the harness members did not form one group within 15 minutes")
-                return
-            }
-            try await Task.sleep(for: .seconds(1))
+        let formed = await poll(timeout: .seconds(900), every: .seconds(1)) {
+            guard bound.value >= config.members else { return false }
+            return await cluster.formed(expecting: config.members)
+        }
+        guard formed != nil else {
+            Issue.record("the harness members did not form one group within 15 minutes")
+            return
         }
         try config.write("seed", "\(Self.endpoint(0))")
         try config.write("ready", "")
@@ -103,7 +109,7 @@ struct ScaleBenchmark {
             if let rate = config.read("news").flatMap({ Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }), rate > 0 {
                 while nextNews <= ContinuousClock.now {
                     let member = Int(generator.next() % UInt64(config.members))
-                    _ = await cluster.addDigest(to: member, using: &generator)
+                    _ = await cluster.addDigest(to: member, seed: generator.next())
                     nextNews += .seconds(1 / rate)
                 }
             } else {
@@ -135,20 +141,21 @@ struct ScaleBenchmark {
     }
 
     /// One new digest on a random member; seconds until the real node's
-    /// `/locate` names that member as a holder (30 s at most).
+    /// `gossip-mirror locate --json` names that member as a holder (30 s at
+    /// most, then infinity). The command is what an operator runs; its own
+    /// start (tens of milliseconds) is inside the figure.
     private func probe(_ cluster: LightCluster, _ config: Configuration, _ generator: inout SplitMix64) async throws -> Double {
         let member = Int(generator.next() % UInt64(config.members))
         let name = await cluster.name(of: member)
-        let start = ContinuousClock.now
-        let digest = await cluster.addDigest(to: member, using: &generator)
-        let url = URL(string: "http://\(config.status)/locate?ref=\(digest)")!
-        while ContinuousClock.now - start < .seconds(30) {
-            if let report = await HTTPGet.json(url, as: LocateReport.self), report.holders.contains(name) {
-                return (ContinuousClock.now - start).seconds
-            }
-            try await Task.sleep(for: .milliseconds(10))
+        let digest = await cluster.addDigest(to: member, seed: generator.next())
+        let command = [config.binary, "locate", "\(digest)", "--status-addr", config.status, "--json"]
+        let waited = await poll(timeout: .seconds(30), every: .milliseconds(20)) {
+            guard let output = try? await Subprocess.run(command, deadline: .seconds(5), check: false), output.succeeded,
+                let report = try? JSONDecoder().decode(LocateReport.self, from: Data(output.stdout.utf8))
+            else { return false }
+            return report.holders.contains(name)
         }
-        return .infinity
+        return waited?.seconds ?? .infinity
     }
 }
 

@@ -4,8 +4,9 @@ import Testing
 @testable import Gossip
 
 extension SimulatorBenchmarks {
-    /// A group left alone for about 1000 member-hours (100 h of 10 members,
-    /// 10 h of 100, 1 h of 1000; a twentieth with BENCH_QUICK): bytes each
+    /// A group left alone for SIM_MEMBER_HOURS member-hours (250 by default:
+    /// 25 h of 10 members, 2.5 h of 100, 15 min of 1000; 20 with
+    /// BENCH_QUICK; the cost is about the same at every size): bytes each
     /// member sends per second, sealed (datagrams and push/pull streams), and
     /// healthy members declared dead, per 1000 member-hours; beside the
     /// bandwidth model and the expected rate of suspicions (a probe fails
@@ -15,7 +16,8 @@ extension SimulatorBenchmarks {
     func steadyState(members n: Int, loss: Double) {
         let watch = Stopwatch()
         let (sim, cluster) = Self.settledGroup(n, loss: loss, seed: 5000 &+ UInt64(n) &* 11 &+ UInt64(loss * 100) &* 7)
-        let hours = (Self.quick ? 50.0 : 1000.0) / Double(n)
+        let memberHoursWanted = ProcessInfo.processInfo.environment["SIM_MEMBER_HOURS"].flatMap(Double.init) ?? (Self.quick ? 20 : 250)
+        let hours = memberHoursWanted / Double(n)
         let before = sim.statistics
         let deathsBefore = sim.falseDeaths.count
         let start = sim.now

@@ -15,9 +15,10 @@ import Testing
 /// check that they work, not a measurement). Every cell starts from a
 /// converged group without loss, then sets the loss and waits 30 s before
 /// measuring, so that lossy cells measure the steady state, not the join.
-@Suite("Simulator benchmarks", .enabled(if: SimulatorBenchmarks.enabled), .serialized)
+@Suite(
+    "Simulator benchmarks", .enabled(if: ProcessInfo.processInfo.environment["GOSSIP_MIRROR_SIM_BENCH"] == "1"),
+    .serialized)
 struct SimulatorBenchmarks {
-    static var enabled: Bool { ProcessInfo.processInfo.environment["GOSSIP_MIRROR_SIM_BENCH"] == "1" }
     static var quick: Bool { ProcessInfo.processInfo.environment["BENCH_QUICK"] == "1" }
     static let settings = SWIM.Settings.lan
 
