@@ -218,7 +218,7 @@ ratios of medians within a phase.
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(bench_load_note "$LOAD_BEFORE"); load average after: $LOAD_AFTER
 - Machine: $(bench_machine)
-- containerd $(containerd --version | awk '{print $3}'), docker-registry $(docker-registry --version | awk '{print $3}'); gossip-mirror release build, commit $(bench_commit)
+- containerd $(containerd --version | awk '{print $3}'), docker-registry $(docker-registry --version | awk '{print $3}'); gossip-mirror $(bench_build_note), commit $(bench_commit)
 - Command: \`scripts/bench/pulls.sh\` (RUNS=$RUNS SIZES="$SIZES" LAYERS=$LAYERS); bytes B relayed in phase 2: ${PEER_BYTES:-?}
 
 $TABLE

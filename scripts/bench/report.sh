@@ -52,6 +52,15 @@ bench_build() {
   echo "   built in $BENCH_BUILD_SECONDS s"
 }
 
+# Which build BIN (and the test bundle) came from: "release build", or, for a
+# binary from a debug build, a warning that its CPU figures are upper bounds.
+bench_build_note() {
+  case "${BIN:-}${BENCH_TESTS_BUNDLE:-}" in
+    */debug/*) echo "**debug build** (the release build was not ready in this session: CPU and latency figures are upper bounds of the release build's)" ;;
+    *) echo "release build" ;;
+  esac
+}
+
 # The machine in one line: CPUs, model, memory, kernel, TCP congestion control.
 bench_machine() {
   local cpu mem

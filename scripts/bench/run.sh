@@ -91,7 +91,9 @@ if [ "$BUILD" = 1 ]; then
   bench_build || exit 1
   BUILD_SECONDS=$BENCH_BUILD_SECONDS
 fi
-export GOSSIP_MIRROR_BIN=$ROOT/$SCRATCH/release/gossip-mirror GM_BIN=$ROOT/$SCRATCH/release/gossip-mirror
+# GOSSIP_MIRROR_BIN (and BENCH_TESTS_BUNDLE, report.sh) name another build's binary and tests.
+export GOSSIP_MIRROR_BIN=${GOSSIP_MIRROR_BIN:-$ROOT/$SCRATCH/release/gossip-mirror}
+export GM_BIN=$GOSSIP_MIRROR_BIN
 [ -x "$GOSSIP_MIRROR_BIN" ] || { echo "no binary at $GOSSIP_MIRROR_BIN (build without --no-build first)" >&2; exit 1; }
 
 # ---------------------------------------------------------------- runs
@@ -119,7 +121,7 @@ environment() {  # NAME -> VAR=VALUE lines for the quick mode of the others' scr
   esac
 }
 
-declare -A RESULT=() DURATION=()
+declare -A RESULT=() ELAPSED=()
 FAILED=0
 for b in "${BENCHMARKS[@]}"; do
   IFS='|' read -r name script what <<<"$b"
@@ -144,18 +146,18 @@ for b in "${BENCHMARKS[@]}"; do
   t=$SECONDS
   env "${envs[@]}" "$script" "${args[@]}" 2>&1 | tee "$LOGS/$name.log"
   status=${PIPESTATUS[0]}
-  DURATION[$name]=$((SECONDS - t))
+  ELAPSED[$name]=$((SECONDS - t))
   if [ "$status" = 0 ]; then RESULT[$name]=ok; else RESULT[$name]="failed (exit $status, see the log)"; FAILED=1; fi
-  echo "== $name: ${RESULT[$name]} in ${DURATION[$name]} s"
+  echo "== $name: ${RESULT[$name]} in ${ELAPSED[$name]} s"
 done
 if [ -n "${SIM_PID:-}" ]; then
   echo "== simulator: waiting for the background run (log: $LOGS/simulator.log)"
   status=0
   wait "$SIM_PID" || status=$?
-  DURATION[simulator]=$((SECONDS - SIM_T0))
+  ELAPSED[simulator]=$((SECONDS - SIM_T0))
   if [ "$status" = 0 ]; then RESULT[simulator]="ok (in the background, nice 19)"; else RESULT[simulator]="failed (exit $status, see the log)"; FAILED=1; fi
   grep '^\[sim-bench\]\|^|' "$LOGS/simulator.log" | tail -n 5
-  echo "== simulator: ${RESULT[simulator]} in ${DURATION[simulator]} s"
+  echo "== simulator: ${RESULT[simulator]} in ${ELAPSED[simulator]} s"
 fi
 TOTAL=$((SECONDS - T0))
 
@@ -169,7 +171,7 @@ for b in "${BENCHMARKS[@]}"; do
   IFS='|' read -r name script what <<<"$b"
   [ -n "${RESULT[$name]:-}" ] || continue
   SUMMARY+="
-| $name: $what | \`$script\` | ${RESULT[$name]} | $(minutes "${DURATION[$name]:-}") |"
+| $name: $what | \`$script\` | ${RESULT[$name]} | $(minutes "${ELAPSED[$name]:-}") |"
 done
 echo
 echo "$SUMMARY"

@@ -225,9 +225,9 @@ TABLE="| figure | quiet | busy ($NEWS deltas/s) | alone (baseline) | target |
 A new digest on one member, locatable on the real node (\`gossip-mirror locate --json\` names the member), $PROBES
 times: median $(stat_format %.2f "$LOC_P50") s, range $LOC_RANGE s (target ≤ 2 s: $(verdict "${LOC_MAX:-99}" 2.0001) for the slowest).
 Model: the delta spreads by push gossip among the harness members (every 200 ms to 3, and at once
-from members whose queues were empty), reaching the node with probability 3/999 per sender per
-round: $(awk 'BEGIN {printf "%.2f", 0.2 * log(999) / log(4) + 0.1}') s (log base 4 of 999 rounds of 200 ms, and half a round), plus
-the locate command's own start.
+from members whose queues were empty), reaching the node with probability 3/$((MEMBERS - 1)) per sender per
+round: $(awk -v n="$MEMBERS" 'BEGIN {printf "%.2f", 0.2 * log(n - 1) / log(4) + 0.1}') s at most (log base 4 of $((MEMBERS - 1)) rounds of 200 ms, and half a round; the
+eager first wave of a quiet group is faster), plus the locate command's own start.
 Join: every member alive and every summary held $JOIN_SECONDS s after the real node started.
 ${HARNESS_STATS:+Harness: $HARNESS_STATS}"
 echo
@@ -237,7 +237,7 @@ if [ "$DOCS" = 1 ]; then
   cat >"$WORK/section.md" <<EOF
 ## One real node in a 1000-member cluster
 
-One \`gossip-mirror run\` (release build, an OCI layout of $DIGESTS digests) joins a cluster of
+One \`gossip-mirror run\` (an OCI layout of $DIGESTS digests) joins a cluster of
 $MEMBERS members whose other $((MEMBERS - 1)) are lightweight members in one harness process
 (\`Tests/EndToEndTests/Scale\`): real \`SWIM.Instance\`s, each with its own loopback address, UDP
 socket and TCP listener, speaking the real protocol to the node (sealed datagrams, chunked
@@ -249,7 +249,7 @@ runs on the same 2 CPUs at the same priority, beside the other engineers' builds
 
 - Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(bench_load_note "$LOAD_BEFORE"); load average after: $LOAD_AFTER
 - Machine: $(bench_machine)
-- gossip-mirror: release build, commit $(bench_commit)
+- gossip-mirror: $(bench_build_note), commit $(bench_commit)
 - Command: \`scripts/bench/scale.sh\` (MEMBERS=$MEMBERS DIGESTS=$DIGESTS WINDOW=$WINDOW SETTLE=$SETTLE NEWS=$NEWS PROBES=$PROBES)
 
 $TABLE
