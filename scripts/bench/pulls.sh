@@ -133,7 +133,7 @@ alive_members() { curl -s "http://$IP_B:9090/status.json" | tr -d ' \n' | grep -
 start_node pull-b "$IP_B" --store containerd --containerd-sock "$WORK/containerd/containerd.sock" \
   --containerd-namespace bench --containerd-content-root "$WORK/containerd/root"
 start_node pull-e "$IP_E" --join "$IP_B:7946" --store oci-layout --oci-layout "$WORK/e-layout"
-wait_for 60 sh -c "'$BIN' members --status-addr '$IP_B:9090' --json | jq -e '[.[] | select(.state == \"alive\")] | length >= 2'" ||
+wait_for 60 bash -o pipefail -c "'$BIN' members --status-addr '$IP_B:9090' --json | jq -e '[.[] | select(.state == \"alive\")] | length >= 2'" ||
   { echo "B and E did not form a cluster"; cat "$WORK"/pull-*.log; exit 1; }
 
 # ---------------------------------------------------------------- runs
