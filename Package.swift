@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 let package = Package(
@@ -196,4 +196,28 @@ if Context.environment["GOSSIP_MIRROR_FUZZ"] == "1" {
             ? ["-sanitize=address", "-enable-testing", "-DGOSSIP_MIRROR_FUZZ"] : fuzzFlags
         target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(flags)]
     }
+}
+
+// Micro-benchmarks (package-benchmark), declared only when
+// GOSSIP_MIRROR_BENCHMARKS=1 so that the normal build and CI never compile
+// package-benchmark: `scripts/bench/micro.sh` (or `scripts/bench/run.sh`) sets it.
+// The benchmark plugin finds executable targets whose folder sits in a folder
+// named `Benchmarks`; the top level of the repository is fixed, so theirs is
+// `Tests/Benchmarks`. The MallocInterposer trait alone: package-benchmark's
+// other default trait needs swift-runtime-interposer, which is not mirrored here.
+if Context.environment["GOSSIP_MIRROR_BENCHMARKS"] == "1" {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/package-benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]))
+    func benchmark(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(
+            name: name,
+            dependencies: dependencies + [.product(name: "Benchmark", package: "package-benchmark")],
+            path: "Tests/Benchmarks/\(name)",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")])
+    }
+    package.targets += [
+        benchmark("CatalogBenchmarks", ["Catalog", "Registry", "Gossip"]),
+        benchmark("GossipBenchmarks", ["Gossip", "CSodium"]),
+        benchmark("RegistryBenchmarks", ["Registry"]),
+    ]
 }

@@ -105,6 +105,7 @@ extension Simulator {
         switch directive {
         case .sendPacket(let packet, let endpoint):
             statistics.packetsSent += 1
+            statistics.datagramBytes += Self.sealedSize(of: packet)
             var packet = packet
             if configuration.roundTripThroughCodec { packet = roundTrip(packet) }
             guard let to = processByEndpoint[endpoint] else {
@@ -120,6 +121,7 @@ extension Simulator {
             queue.push(.packet(to: to, packet, from: p.id), at: at)
         case .openStream(let message, let endpoint):
             statistics.streamsOpened += 1
+            statistics.streamBytes += Self.sealedSize(of: message)
             if case .payloadRequest = message { statistics.payloadRequests += 1 }
             let message = configuration.roundTripThroughCodec ? roundTrip(message) : message
             guard let to = processByEndpoint[endpoint], processes[to].isRunning else {
@@ -138,6 +140,7 @@ extension Simulator {
             queue.push(.streamTimeout(id: id), at: (now + configuration.streamTimeout).nanoseconds)
         case .replyStream(let id, let message):
             guard let s = streams[id] else { return }
+            statistics.streamBytes += Self.sealedSize(of: message)
             let message = configuration.roundTripThroughCodec ? roundTrip(message) : message
             let client = processes[s.client]
             queue.push(.streamReply(id: id, message), at: now.nanoseconds + latency(p.slot, client.slot))
@@ -222,4 +225,21 @@ extension Simulator {
 extension SWIM.Instant {
     static func seconds(_ s: Double) -> SWIM.Instant { SWIM.Instant(nanoseconds: UInt64(s * 1e9)) }
     var seconds: Double { Double(nanoseconds) / 1e9 }
+}
+
+extension Simulator {
+    /// A datagram's size sealed: the encoded packet (sized without encoding,
+    /// as the instance sizes it) and the envelope.
+    static func sealedSize(of packet: SWIM.Packet) -> Int {
+        packet.updates.reduce(WireCodec.encodedSize(of: packet.message)) { $0 + WireCodec.encodedSize(of: $1) }
+            + Envelope.overhead
+    }
+
+    /// A stream message's size sealed: encoded, cut into 16 KiB chunks, each
+    /// with its chunk header and envelope (`StreamChunk`, `MessageSecurity.sealChunks`).
+    static func sealedSize(of message: SWIM.StreamMessage) -> Int {
+        let body = WireCodec.encode(message).count
+        let chunks = max(1, (body + StreamChunk.capacity - 1) / StreamChunk.capacity)
+        return body + chunks * (StreamChunk.headerSize + Envelope.overhead)
+    }
 }

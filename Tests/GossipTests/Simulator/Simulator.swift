@@ -102,6 +102,10 @@ final class Simulator {
         var suspicions = 0
         var refutations = 0
         var nameConflicts = 0
+        /// Bytes sent as they would be on the wire, sealed: datagrams (lost
+        /// ones too) and stream messages in 16 KiB chunks (`sealedSize`).
+        var datagramBytes = 0
+        var streamBytes = 0
     }
 
     let configuration: SimulatorConfiguration
