@@ -20,17 +20,10 @@ ROOT=$(pwd)
 IDLE=${IDLE:-60}
 SETTLE=${SETTLE:-20}
 SCRATCH=${SCRATCH:-.build-bench}
-BUILD=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
 # shellcheck source=scripts/bench/lib.sh
 . "$ROOT/scripts/bench/lib.sh"
+bench_options "$@"
+
 bench_binary
 if [ -n "${BASELINE_BIN:-}" ]; then
   [ -x "$BASELINE_BIN" ] || { echo "no baseline binary at $BASELINE_BIN" >&2; exit 1; }

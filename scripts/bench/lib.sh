@@ -13,6 +13,42 @@
 # shellcheck source=../cluster/lib.sh
 . "$ROOT/scripts/cluster/lib.sh"
 
+# The options every benchmark script takes: --no-build (BUILD=0: use the
+# build as it is), --no-docs (DOCS=0: print only), --quick (BENCH_QUICK=1:
+# small and short, to check that it works), -h/--help (the script's header
+# comment). A script with options of its own defines bench_option ARG, which
+# returns 1 for an argument it does not know.
+bench_options() {
+  BUILD=${BUILD:-1} DOCS=${DOCS:-1} BENCH_QUICK=${BENCH_QUICK:-0}
+  local arg
+  for arg in "$@"; do
+    case "$arg" in
+      --no-build) BUILD=0 ;;
+      --no-docs) DOCS=0 ;;
+      --quick) BENCH_QUICK=1 ;;
+      -h | --help) sed -n '2,/^set -/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+      *)
+        if ! declare -F bench_option >/dev/null || ! bench_option "$arg"; then
+          echo "unknown argument: $arg (--help lists them)" >&2
+          exit 2
+        fi
+        ;;
+    esac
+  done
+  export BENCH_QUICK
+}
+
+# TOOL...: fails unless every tool is on PATH (or in /usr/sbin, nginx's home).
+bench_require() {
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+      echo "missing $tool: run scripts/install-deps.sh" >&2
+      exit 1
+    }
+  done
+}
+
 # The release binary: GOSSIP_MIRROR_BIN, or built into $SCRATCH unless BUILD=0.
 bench_binary() {
   if [ -n "${GOSSIP_MIRROR_BIN:-}" ]; then

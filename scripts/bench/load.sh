@@ -31,25 +31,13 @@ ROOT=$(pwd)
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-10} RATE=${RATE:-100} RATE_DURATION=${RATE_DURATION:-15}
 BLOB_BYTES=${BLOB_BYTES:-4096}
 SCRATCH=${SCRATCH:-.build-bench}
-BUILD=1 DOCS=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    --no-docs) DOCS=0 ;;
-    --quick) ROUNDS=1 DURATION=3 RATE_DURATION=5 ;;
-    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-[ "${BENCH_QUICK:-0}" = 1 ] && ROUNDS=1 DURATION=3 RATE_DURATION=5
-for tool in curl wrk nginx docker-registry skopeo sha256sum; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
-    echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
 # shellcheck source=scripts/bench/report.sh
 . scripts/bench/report.sh
+bench_options "$@"
+[ "${BENCH_QUICK:-0}" = 1 ] && ROUNDS=1 DURATION=3 RATE_DURATION=5
+bench_require curl wrk nginx docker-registry skopeo sha256sum
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
 [ "$BUILD" = 0 ] || bench_build
 BUILD=0 bench_binary
 bench_workdir gm-load

@@ -28,22 +28,12 @@ ROOT=$(pwd)
 RUNS=${RUNS:-7}
 LAYERS=${LAYERS:-8M 16M 32M 64M}
 SCRATCH=${SCRATCH:-.build-bench}
-BUILD=1 DOCS=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    --no-docs) DOCS=0 ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-[ "$(id -u)" = 0 ] || { echo "containerd needs root" >&2; exit 1; }
-for tool in curl containerd ctr docker-registry skopeo sha256sum jq; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
-done
-
 # shellcheck source=scripts/bench/lib.sh
 . scripts/bench/lib.sh
+bench_options "$@"
+[ "$(id -u)" = 0 ] || { echo "containerd needs root" >&2; exit 1; }
+bench_require curl containerd ctr docker-registry skopeo sha256sum jq
+
 bench_binary
 bench_workdir gm-pull
 

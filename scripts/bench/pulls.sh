@@ -31,24 +31,13 @@ ROOT=$(pwd)
 
 RUNS=${RUNS:-3} SIZES=${SIZES:-10 100 1000} LAYERS=${LAYERS:-8}
 SCRATCH=${SCRATCH:-.build-bench}
-BUILD=1 DOCS=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    --no-docs) DOCS=0 ;;
-    --quick) RUNS=1 SIZES="10 100" ;;
-    -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-[ "${BENCH_QUICK:-0}" = 1 ] && RUNS=1 SIZES="10 100"
-[ "$(id -u)" = 0 ] || { echo "containerd needs root" >&2; exit 1; }
-for tool in curl containerd ctr docker-registry skopeo sha256sum; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
-done
-
 # shellcheck source=scripts/bench/report.sh
 . scripts/bench/report.sh
+bench_options "$@"
+[ "${BENCH_QUICK:-0}" = 1 ] && RUNS=1 SIZES="10 100"
+[ "$(id -u)" = 0 ] || { echo "containerd needs root" >&2; exit 1; }
+bench_require curl containerd ctr docker-registry skopeo sha256sum
+
 [ "$BUILD" = 0 ] || bench_build
 BUILD=0 bench_binary
 bench_workdir gm-pulls

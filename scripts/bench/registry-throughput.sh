@@ -35,25 +35,20 @@ ROOT=$(pwd)
 BLOB_MIB=${BLOB_MIB:-256}
 REPS=${REPS:-21}
 SCRATCH=${SCRATCH:-.build-bench}
-BUILD=1 DOCS=1 STRACE=0
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    --no-docs) DOCS=0 ;;
-    --strace) STRACE=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-
-for tool in curl nginx docker-registry skopeo openssl sha256sum jq; do
-  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
-    echo "missing $tool: run scripts/install-deps.sh" >&2; exit 1; }
-done
-NGINX=$(command -v nginx || echo /usr/sbin/nginx)
-
+STRACE=0
 # shellcheck source=scripts/bench/lib.sh
 . scripts/bench/lib.sh
+bench_option() {
+  case "$1" in
+    --strace) STRACE=1 ;;
+    *) return 1 ;;
+  esac
+}
+bench_options "$@"
+
+bench_require curl nginx docker-registry skopeo openssl sha256sum jq
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
 bench_binary
 bench_workdir gm-bench
 

@@ -80,6 +80,19 @@ bench_commit() {
 # The 1-minute load average.
 bench_load() { cut -d' ' -f1 /proc/loadavg; }
 
+# NAME ARGUMENTS...: what a benchmark of the test bundle does first: its
+# options (bench_options), a work directory /tmp/NAME.*, LOAD_BEFORE, and the
+# shared build unless --no-build (BUILD_SECONDS: how long it took, else "").
+bench_begin() {
+  local name=$1
+  shift
+  bench_options "$@"
+  LOAD_BEFORE=$(bench_load)
+  bench_workdir "$name"
+  BUILD_SECONDS=""
+  [ "$BUILD" = 0 ] || { bench_build; BUILD_SECONDS=$BENCH_BUILD_SECONDS; }
+}
+
 # "taken under load" when the machine was busy with other work: a load
 # average above the CPU count before the benchmark started (its own load
 # comes on top of that).

@@ -37,21 +37,12 @@ ROOT=$(pwd)
 MEMBERS=${MEMBERS:-1000} DIGESTS=${DIGESTS:-10000} WINDOW=${WINDOW:-120} SETTLE=${SETTLE:-30}
 NEWS=${NEWS:-1} PROBES=${PROBES:-10}
 SCRATCH=${SCRATCH:-.build-bench}
-BUILD=1 DOCS=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    --no-docs) DOCS=0 ;;
-    --quick) BENCH_QUICK=1 ;;
-    -h | --help) sed -n '2,33p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-if [ "${BENCH_QUICK:-0}" = 1 ]; then WINDOW=30 SETTLE=15 PROBES=5; fi
-for tool in curl python3; do command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }; done
-
 # shellcheck source=scripts/bench/report.sh
 . scripts/bench/report.sh
+bench_options "$@"
+if [ "${BENCH_QUICK:-0}" = 1 ]; then WINDOW=30 SETTLE=15 PROBES=5; fi
+bench_require curl python3
+
 [ "$BUILD" = 0 ] || bench_build
 BUILD=0 bench_binary
 bench_workdir gm-scale

@@ -18,29 +18,10 @@ set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 
-BUILD=1 DOCS=1
-for arg in "$@"; do
-  case "$arg" in
-    --no-build) BUILD=0 ;;
-    --no-docs) DOCS=0 ;;
-    --quick) BENCH_QUICK=1 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg" >&2; exit 2 ;;
-  esac
-done
-export BENCH_QUICK=${BENCH_QUICK:-0}
 # shellcheck source=scripts/bench/report.sh
 . scripts/bench/report.sh
-LOAD_BEFORE=$(bench_load)
-WORK=$(mktemp -d /tmp/gm-sim.XXXXXX)
-trap 'rm -rf "$WORK"' EXIT
-trap 'exit 130' INT TERM
+bench_begin gm-sim "$@"
 
-BUILD_SECONDS=""
-if [ "$BUILD" = 1 ]; then
-  bench_build
-  BUILD_SECONDS=$BENCH_BUILD_SECONDS
-fi
 
 echo "== simulator benchmarks (load average $LOAD_BEFORE)"
 t=$SECONDS
