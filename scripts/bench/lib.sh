@@ -84,16 +84,55 @@ bench_cleanup() {
   rm -rf "$WORK"
 }
 
-# DIR ADDRESS: docker-registry (the template without TLS) on HOST:PORT,
-# storage and log in DIR; returns once /v2/ answers.
+# DIR ADDRESS [quiet]: docker-registry (the template without TLS) on
+# HOST:PORT, storage and log in DIR; `quiet` turns its access log off and its
+# level to error, as a load benchmark wants of every server. Returns once
+# /v2/ answers; $! is its pid.
 bench_registry() {
-  local dir=$1 address=$2
+  local dir=$1 address=$2 quiet=${3:-}
   mkdir -p "$dir"
   render_template docker-registry.yml STORAGE="$dir/storage" ADDRESS="$address" CERTIFICATE= KEY= |
-    grep -v '# tls$' >"$dir/config.yml"
+    grep -v '# tls$' |
+    if [ "$quiet" = quiet ]; then
+      sed 's/^  level: info$/  level: error/; s/^    disabled: false$/    disabled: true/'
+    else
+      cat
+    fi >"$dir/config.yml"
   docker-registry serve "$dir/config.yml" >"$dir/log" 2>&1 &
   PIDS+=($!)
   wait_for 30 curl -sf "http://$address/v2/" || { tail -n 20 "$dir/log" >&2; return 1; }
+}
+
+# DIR WORKERS LEVEL HTTP SERVER: nginx (NGINX, the binary) with its
+# configuration, pid, logs and temporary paths in DIR: WORKERS worker
+# processes, errors at LEVEL, sendfile, no access log, plus the http-level
+# directives HTTP and the server (or upstream) blocks SERVER. $! is its pid.
+bench_nginx() {
+  local dir=$1 workers=$2 level=$3 http=$4 server=$5
+  mkdir -p "$dir"
+  cat >"$dir/nginx.conf" <<EOF
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log $dir/error.log $level;
+daemon off;
+events { worker_connections 1024; }
+http {
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65;
+  access_log off;
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+$http
+$server
+}
+EOF
+  "$NGINX" -p "$dir" -c "$dir/nginx.conf" 2>>"$dir/error.log" &
+  PIDS+=($!)
 }
 
 # DIR: containerd with root, state and socket in DIR; sets CTR (ctr on that

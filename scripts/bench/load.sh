@@ -79,45 +79,18 @@ mkdir -p "$WORK/nginx/root/v2/$REPO/blobs" "$WORK/nginx/root/v2/$REPO/manifests"
 cp "$LAYOUT/blobs/sha256/$HEX" "$WORK/nginx/root/v2/$REPO/blobs/sha256:$HEX"
 cp "$LAYOUT/blobs/sha256/$MHEX" "$WORK/nginx/root/v2/$REPO/manifests/sha256:$MHEX"
 chmod -R a+rX "$WORK"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log error;
-daemon off;
-events { worker_connections 1024; }
-http {
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65;
-  keepalive_requests 1000000;
-  access_log off;
+bench_nginx "$WORK/nginx" auto error "  keepalive_requests 1000000;
   log_not_found off;
-  default_type $OCI_MANIFEST;
-  client_body_temp_path $WORK/nginx/client_body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
+  default_type $OCI_MANIFEST;" "  server {
     listen $IP_NGINX:8080;
     root $WORK/nginx/root;
     location /v2/$REPO/blobs/ { default_type application/octet-stream; }
-  }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx/error.log" &
-PIDS+=($!)
+  }"
 PID_NGINX=$!
 
 # ---------------------------------------------------------------- docker-registry
-# The shared template (scripts/cluster/templates), without TLS, with its access
-# log off and its level at error, as for the other two servers.
-mkdir -p "$WORK/registry"
-render_template docker-registry.yml STORAGE="$WORK/registry/storage" ADDRESS="$IP_REG:5000" CERTIFICATE= KEY= |
-  grep -v '# tls$' | sed 's/^  level: info$/  level: error/; s/^    disabled: false$/    disabled: true/' >"$WORK/registry/config.yml"
-docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
-PIDS+=($!)
+# The shared template, quiet: access log off, level error, as for the other two servers.
+bench_registry "$WORK/registry" "$IP_REG:5000" quiet
 PID_REG=$!
 
 # ---------------------------------------------------------------- gossip-mirror
@@ -135,7 +108,6 @@ start_node load-gm-log "$IP_GM_LOG" --log-level info --access-log
 PID_GM_LOG=$!
 
 wait_for 30 curl -sf "http://$IP_NGINX:8080/v2/$REPO/blobs/sha256:$HEX" || { cat "$WORK/nginx/error.log"; exit 1; }
-wait_for 30 curl -sf "http://$IP_REG:5000/v2/" || { cat "$WORK/registry/log"; exit 1; }
 skopeo --insecure-policy copy --quiet --preserve-digests --dest-tls-verify=false \
   "oci:$LAYOUT:docker.io/$REPO:v1" "docker://$IP_REG:5000/$REPO:v1"
 for ip in "$IP_GM" "$IP_GM_LOG"; do

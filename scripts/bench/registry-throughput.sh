@@ -78,58 +78,28 @@ chmod 755 "$WORK" "$LAYOUT" "$LAYOUT/blobs" "$LAYOUT/blobs/sha256"
 chmod 644 "$LAYOUT/blobs/sha256/"*
 
 # ---------------------------------------------------------------- nginx
-mkdir -p "$WORK/nginx"
-cat > "$WORK/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-daemon off;
-events { worker_connections 1024; }
-http {
-  sendfile on;
-  tcp_nopush on;
-  tcp_nodelay on;
-  keepalive_timeout 65;
-  access_log off;
-  default_type application/octet-stream;
-  client_body_temp_path $WORK/nginx/client_body;
-  proxy_temp_path $WORK/nginx/proxy;
-  fastcgi_temp_path $WORK/nginx/fastcgi;
-  uwsgi_temp_path $WORK/nginx/uwsgi;
-  scgi_temp_path $WORK/nginx/scgi;
-  server {
+bench_nginx "$WORK/nginx" 1 warn "  default_type application/octet-stream;" "  server {
     listen $IP_NGINX:8080;
     root $LAYOUT/blobs/sha256;
-  }
-}
-EOF
-"$NGINX" -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" 2>>"$WORK/nginx/error.log" &
-PIDS+=($!)
+  }"
 
 # A second nginx (its own worker, as node B is its own process) relaying from
 # the first with buffers like B's chunks: what two loopback hops cost without
 # verification.
-mkdir -p "$WORK/nginx-proxy"
-sed -e "s|$WORK/nginx/|$WORK/nginx-proxy/|g" -e '/^  server {/,$d' "$WORK/nginx/nginx.conf" > "$WORK/nginx-proxy/nginx.conf"
-cat >> "$WORK/nginx-proxy/nginx.conf" <<EOF
-  upstream origin { server $IP_NGINX:8080; keepalive 4; }
+bench_nginx "$WORK/nginx-proxy" 1 warn "  default_type application/octet-stream;" "  upstream origin { server $IP_NGINX:8080; keepalive 4; }
   server {
     listen $IP_PROXY:8080;
     location / {
       proxy_pass http://origin;
       proxy_http_version 1.1;
-      proxy_set_header Connection "";
+      proxy_set_header Connection \"\";
       proxy_buffering on;
       proxy_buffer_size 1m;
       proxy_buffers 2 1m;
       proxy_busy_buffers_size 1m;
       proxy_max_temp_file_size 0;
     }
-  }
-}
-EOF
-"$NGINX" -p "$WORK/nginx-proxy" -c "$WORK/nginx-proxy/nginx.conf" 2>>"$WORK/nginx-proxy/error.log" &
-PIDS+=($!)
+  }"
 
 # ---------------------------------------------------------------- docker-registry
 bench_registry "$WORK/registry" "$IP_REG:5000"
