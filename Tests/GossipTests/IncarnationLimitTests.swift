@@ -75,7 +75,7 @@ import Testing
     /// refutation, and our own raises saturate.
     @Test func theCeilingIsNeverPassed() {
         var me = SWIM.Instance(
-            settings: .lan, name: "me", endpoint: Fixture.endpoint(1), incarnation: Self.ceiling, hasSeeds: false, seed: 1,
+            settings: .lan, name: "me", endpoint: Fixture.endpoint(1), identity: .named("me"), incarnation: Self.ceiling, hasSeeds: false, seed: 1,
             now: .zero)
         let out = me.handle(
             .packet(SWIM.Packet(.gossip(from: "a"), updates: [.suspect(name: "me", incarnation: Self.ceiling, from: "a")]),

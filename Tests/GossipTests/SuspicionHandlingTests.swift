@@ -13,15 +13,17 @@ import Testing
     static func alive(_ name: String, incarnation: SWIM.Incarnation = 0) -> SWIM.Update {
         let index = (others.firstIndex(of: name) ?? 0) + 2
         return .alive(
-            SWIM.MemberState(
-                name: name, endpoint: endpoint(index), incarnation: incarnation, status: .alive, metadata: [:],
-                payloadGeneration: 0))
+            MemberIdentity.named(name).signed(
+                SWIM.MemberState(
+                    name: name, endpoint: endpoint(index), incarnation: incarnation, status: .alive, metadata: [:],
+                    payloadGeneration: 0)))
     }
 
     /// "me" in a group of five (so Lifeguard expects k = 2 confirmations),
     /// knowing x at `incarnation`.
     static func instance(xIncarnation: SWIM.Incarnation = 0) -> SWIM.Instance {
-        var me = SWIM.Instance(settings: .lan, name: "me", endpoint: endpoint(1), hasSeeds: false, seed: 7, now: .zero)
+        var me = SWIM.Instance(
+            settings: .lan, name: "me", endpoint: endpoint(1), identity: .named("me"), hasSeeds: false, seed: 7, now: .zero)
         let updates = others.map { alive($0, incarnation: $0 == "x" ? xIncarnation : 0) }
         _ = me.handle(.packet(SWIM.Packet(.gossip(from: "a"), updates: updates), from: endpoint(3)), at: .zero)
         return me

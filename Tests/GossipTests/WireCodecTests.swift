@@ -7,14 +7,19 @@ import Testing
     static let b = SWIM.Sender(name: "node-b", endpoint: .init(host: "fd00::2", port: 7000))
     static let state = SWIM.MemberState(
         name: "node-c", endpoint: .init(host: "10.0.0.3", port: 7946), incarnation: 7, status: .alive,
-        metadata: ["registry": "10.0.0.3:5000"], payloadGeneration: 42)
+        metadata: ["registry": "10.0.0.3:5000"], payloadGeneration: 42, publicKey: Array(repeating: 3, count: 32),
+        signature: Array(repeating: 4, count: 64))
+    static let signature = [UInt8](repeating: 5, count: 64)
 
     static let packets: [SWIM.Packet] = [
-        .init(.ping(sequence: 1, target: "node-b", from: a), updates: [.alive(state)]),
-        .init(.pingRequest(sequence: 2, target: b, from: a, wantsNack: true)),
+        .init(.ping(sequence: 1, target: "node-b", targetKey: 0x0102_0304_0506_0708, from: a), updates: [.alive(state)]),
+        .init(.pingRequest(sequence: 2, target: b, targetKey: 9, from: a, wantsNack: true)),
         .init(.ack(sequence: 3, from: "node-b"), updates: [.suspect(name: "node-c", incarnation: 7, from: "node-a")]),
-        .init(.nack(sequence: 4, from: "node-b"), updates: [.dead(name: "node-c", incarnation: 8, from: "node-c")]),
-        .init(.gossip(from: "node-a"), updates: [.payloadDelta(owner: "node-a", base: 1, generation: 2, delta: [1, 2, 3])]),
+        .init(.nack(sequence: 4, from: "node-b"), updates: [.dead(name: "node-c", incarnation: 8, from: "node-c", signature: signature)]),
+        .init(.nack(sequence: 5, from: "node-b"), updates: [.dead(name: "node-c", incarnation: 8, from: "node-b")]),
+        .init(
+            .gossip(from: "node-a"),
+            updates: [.payloadDelta(owner: "node-a", base: 1, generation: 2, delta: [1, 2, 3], signature: signature)]),
     ]
 
     @Test func packetsRoundTrip() throws {
@@ -28,10 +33,10 @@ import Testing
 
     @Test func streamMessagesRoundTrip() throws {
         let messages: [SWIM.StreamMessage] = [
-            .pushPull(join: true, from: Self.a, members: [Self.state], payload: .init(generation: 3, bytes: [9, 9])),
+            .pushPull(join: true, from: Self.a, members: [Self.state], payload: .init(generation: 3, bytes: [9, 9], signature: Self.signature)),
             .pushPull(join: false, from: Self.b, members: [], payload: nil),
             .payloadRequest(owner: "node-a", generation: 5),
-            .payloadResponse(owner: "node-a", payload: .init(generation: 5, bytes: Array(repeating: 7, count: 300_000))),
+            .payloadResponse(owner: "node-a", payload: .init(generation: 5, bytes: Array(repeating: 7, count: 300_000), signature: Self.signature)),
             .payloadResponse(owner: "node-a", payload: nil),
         ]
         for m in messages { #expect(try WireCodec.decodeStreamMessage(WireCodec.encode(m)) == m) }
@@ -66,9 +71,9 @@ import Testing
                 if (try? WireCodec.decodePacket(tampered)) != nil { decoded += 1 }
             }
         }
-        // Some flips land in values (sequence numbers, ports) and still decode;
-        // the point is that none of the 10,000 inputs trapped.
-        #expect(decoded < 10_000)
+        // Some flips land in values (sequence numbers, ports, keys and
+        // signatures) and still decode; the point is that none trapped.
+        #expect(decoded < Self.packets.count * 2_000)
         for _ in 0..<5_000 {
             let noise = (0..<Int.random(in: 0...200, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             _ = try? WireCodec.decodePacket(noise)
@@ -96,7 +101,7 @@ import Testing
         #expect(throws: WireError.unknownVersion(9)) { try WireCodec.decodePacket([9, 1]) }
         #expect(throws: WireError.unknownKind(77)) { try WireCodec.decodePacket([WireCodec.version, 77]) }
         #expect(throws: WireError.invalid("member name")) { try WireCodec.decodePacket([WireCodec.version, 5, 0]) }
-        var zeroPort = WireCodec.encode(SWIM.Packet(.ping(sequence: 1, target: "b", from: Self.a)))
+        var zeroPort = WireCodec.encode(SWIM.Packet(.ping(sequence: 1, target: "b", targetKey: 0, from: Self.a)))
         zeroPort[zeroPort.count - 2] = 0
         zeroPort[zeroPort.count - 1] = 0
         #expect(throws: WireError.invalid("endpoint")) { try WireCodec.decodePacket(zeroPort) }
@@ -138,9 +143,9 @@ import Testing
         Row(what: "a Kubernetes node name", packet: .init(.gossip(from: "ip-10-0-0-1.eu-west-1.compute.internal")), error: nil),
         Row(what: "a name with '_'", packet: .init(.gossip(from: "edge_site-3")), error: nil),
         Row(
-            what: "a host with a newline", packet: .init(.ping(sequence: 1, target: "b", from: .init(name: "a", endpoint: .init(host: "10.0.0.1\nx", port: 1)))),
+            what: "a host with a newline", packet: .init(.ping(sequence: 1, target: "b", targetKey: 0, from: .init(name: "a", endpoint: .init(host: "10.0.0.1\nx", port: 1)))),
             error: .invalid("endpoint")),
-        Row(what: "an IPv6 host with a zone", packet: .init(.ping(sequence: 1, target: "b", from: .init(name: "a", endpoint: .init(host: "fe80::1%eth0", port: 1)))), error: nil),
+        Row(what: "an IPv6 host with a zone", packet: .init(.ping(sequence: 1, target: "b", targetKey: 0, from: .init(name: "a", endpoint: .init(host: "fe80::1%eth0", port: 1)))), error: nil),
         Row(what: "a suspicion at UInt64.max", packet: .init(.gossip(from: "a"), updates: [.suspect(name: "b", incarnation: .max, from: "a")]), error: .invalid("incarnation above the ceiling")),
         Row(what: "a death above the ceiling", packet: .init(.gossip(from: "a"), updates: [.dead(name: "b", incarnation: ceiling + 1, from: "a")]), error: .invalid("incarnation above the ceiling")),
         Row(what: "a suspicion at the ceiling", packet: .init(.gossip(from: "a"), updates: [.suspect(name: "b", incarnation: ceiling, from: "a")]), error: nil),

@@ -161,6 +161,9 @@ job "gossip-mirror-docker" {
           "--advertise-addr", "${attr.unique.network.ip-address}",
           "--name", "${node.unique.name}",
           "--key-file", "/secrets/cluster.key",
+          # The member's own signing key, created on first start and kept on
+          # the client (bind-mounted below), so a restart keeps its identity.
+          "--identity-key-file", "/var/lib/gossip-mirror/identity.key",
           "--gossip-addr", "0.0.0.0:${NOMAD_PORT_gossip}",
           "--registry-addr", "0.0.0.0:${NOMAD_PORT_registry}",
           # /healthz, /readyz, /metrics answer anyone; /status.json and
@@ -191,6 +194,11 @@ job "gossip-mirror-docker" {
           type   = "bind"
           source = var.hosts_dir
           target = var.hosts_dir
+        }
+        mount {
+          type   = "bind"
+          source = "/var/lib/gossip-mirror"
+          target = "/var/lib/gossip-mirror"
         }
         mount {
           type   = "tmpfs"

@@ -156,6 +156,9 @@ job "gossip-mirror" {
           "--advertise-addr", "${attr.unique.network.ip-address}",
           "--name", "${node.unique.name}",
           "--key-file", "${NOMAD_SECRETS_DIR}/cluster.key",
+          # The member's own signing key, created on first start, on the
+          # client itself (not in the allocation, which a reschedule drops).
+          "--identity-key-file", "/var/lib/gossip-mirror/identity.key",
           "--gossip-addr", "0.0.0.0:${NOMAD_PORT_gossip}",
           "--registry-addr", "0.0.0.0:${NOMAD_PORT_registry}",
           # /healthz, /readyz and /metrics answer anyone (the check,

@@ -134,7 +134,7 @@ cluster_host() {
   local join=()
   [ "$n" = 1 ] || join=(--join "$(host_ip 1):7946")
   render_template gossip-mirror.yaml NAME="host-$n" ADDRESS="$ip" GATEWAY="$CLUSTER_SUBNET.1" \
-    SOCKET="$dir/containerd.sock" ROOT="$dir/root" >"$dir/gossip-mirror.yaml"
+    SOCKET="$dir/containerd.sock" ROOT="$dir/root" DIR="$dir" >"$dir/gossip-mirror.yaml"
   ip netns exec "$ns" "$GM_BIN" run --config "$dir/gossip-mirror.yaml" --key-file "$CLUSTER_KEY" "${join[@]}" \
     >"$dir/gossip-mirror.log" 2>&1 &
   echo $! >"$dir/mirror.pid"

@@ -17,6 +17,11 @@ public struct GossipConfiguration: Sendable {
     /// talk even under the same key.
     public var label: String
     public var metadata: SWIM.Metadata
+    /// This member's signing key (`MemberIdentity`): a fresh one per process
+    /// unless loaded from `--identity-key-file`, which lets a restart keep
+    /// its identity (and rejoin at once rather than after the old life is
+    /// declared dead and `gossipToTheDeadTime` has passed).
+    public var identity: MemberIdentity
     /// Accepted clock difference between members for sealed timestamps.
     public var replayWindowMilliseconds: UInt64
     /// Time to connect, send and receive one stream exchange.
@@ -57,6 +62,7 @@ public struct GossipConfiguration: Sendable {
         name: String, bindAddress: SWIM.Endpoint = .init(host: "0.0.0.0", port: defaultPort),
         advertiseAddress: SWIM.Endpoint? = nil, seeds: [String] = [], settings: SWIM.Settings = .lan,
         keyring: Keyring, label: String = "gossip-mirror", metadata: SWIM.Metadata = [:],
+        identity: MemberIdentity = .generate(),
         replayWindowMilliseconds: UInt64 = 120_000, streamTimeout: Duration = .seconds(10),
         leaveTimeout: Duration = .seconds(2), streamLimits: StreamLimits = StreamLimits(), merge: SWIM.PayloadMerge? = nil
     ) {
@@ -68,6 +74,7 @@ public struct GossipConfiguration: Sendable {
         self.keyring = keyring
         self.label = label
         self.metadata = metadata
+        self.identity = identity
         self.replayWindowMilliseconds = replayWindowMilliseconds
         self.streamTimeout = streamTimeout
         self.leaveTimeout = leaveTimeout

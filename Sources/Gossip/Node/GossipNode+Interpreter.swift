@@ -52,6 +52,8 @@ extension GossipNode {
             logger.notice("refuted a suspicion about this node", metadata: ["incarnation": "\(incarnation)"])
         case .implausibleIncarnation(let name, let incarnation):
             reject(.implausible(name: name, incarnation: incarnation), from: "gossip")
+        case .forged(let name, let what):
+            reject(.forged(name: name, what: what), from: "gossip")
         case .payloadChanged:
             break
         }

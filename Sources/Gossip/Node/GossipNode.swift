@@ -71,7 +71,7 @@ public actor GossipNode {
         withUnsafeMutableBytes(of: &seed) { $0.copyBytes(from: Sodium.randomBytes(8)) }
         self.instance = SWIM.Instance(
             settings: configuration.settings, name: configuration.name, endpoint: advertised,
-            metadata: configuration.metadata, hasSeeds: !configuration.seeds.isEmpty, merge: configuration.merge,
+            metadata: configuration.metadata, identity: configuration.identity, hasSeeds: !configuration.seeds.isEmpty, merge: configuration.merge,
             seed: seed, now: .zero)
     }
 

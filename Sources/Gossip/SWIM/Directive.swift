@@ -28,6 +28,9 @@ extension SWIM {
         /// News about `name` at an incarnation beyond `SWIM.Limits` (above
         /// the ceiling, or too far above the one held) was dropped.
         case implausibleIncarnation(name: String, incarnation: Incarnation)
+        /// News about `name` that `name` did not sign, or signed with a key
+        /// other than the one pinned to it, was dropped (`what` says which).
+        case forged(name: String, what: String)
     }
 
     /// Everything that can happen to an instance.

@@ -69,7 +69,7 @@ extension SWIM.Instance {
         // In `memberNames` order: dictionary order varies between processes
         // (per-process hash seeds), which would make runs irreproducible.
         var states = memberNames.compactMap { members[$0]?.state }
-        states.append(myself.state)
+        states.append(ownRecord)
         return .pushPull(join: join, from: sender, members: states, payload: ownPayload)
     }
 
@@ -131,13 +131,19 @@ extension SWIM.Instance {
                     guard state.status == .suspect else { continue }
                     var asAlive = state
                     asAlive.status = .alive
+                    // Suspected at a later incarnation than the member
+                    // signed: nothing to learn it from (a record we cannot
+                    // check is not counted as forged: it is normal).
+                    guard RecordSignature.verifies(alive: asAlive) else { continue }
                     alive(asAlive, now, &out)
                 }
                 // The peer passes the suspicion on; it did not necessarily
                 // suspect on its own, so it is no confirmation.
                 suspect(name: state.name, incarnation: state.incarnation, from: peer, confirming: false, now, &out)
             case .left:
-                declareDead(name: state.name, incarnation: state.incarnation, from: state.name, now, &out)
+                declareDead(
+                    name: state.name, incarnation: state.incarnation, from: state.name, signature: state.signature, now,
+                    &out)
             }
         }
         if let payload, peer != myself.name { store(payload, of: peer, now, &out) }
@@ -147,6 +153,10 @@ extension SWIM.Instance {
         guard owner != myself.name, var member = members[owner], payload.bytes.count <= settings.maximumPayloadSize,
             payload.generation > (payloads[owner]?.generation ?? 0)
         else { return }
+        guard RecordSignature.verifies(payload: payload, of: owner, by: member.publicKey) else {
+            out.append(.notify(.forged(name: owner, what: "payload not signed by its owner")))
+            return
+        }
         payloads[owner] = payload
         if payload.generation > member.payloadGeneration {
             member.payloadGeneration = payload.generation
@@ -189,17 +199,22 @@ extension SWIM.Instance {
         let base = ownPayload?.generation ?? 0
         // Generations only increase; an older or repeated one is ignored.
         guard payload.generation > base else { return }
+        let payload = identity.signed(payload, owner: myself.name)
         ownPayload = payload
         myself.payloadGeneration = payload.generation
         // After leaving: still served on request, never announced (an alive
         // record with status left does not decode, and would sink the packet).
         guard !isLeaving else { return }
-        let update = delta.map { SWIM.Update.payloadDelta(owner: myself.name, base: base, generation: payload.generation, delta: $0) }
+        // A delta carries the signature of the payload it produces.
+        let update = delta.map {
+            SWIM.Update.payloadDelta(
+                owner: myself.name, base: base, generation: payload.generation, delta: $0, signature: payload.signature)
+        }
         if let update, base > 0, WireCodec.encodedSize(of: update) <= (settings.packetBudget - WireCodec.envelopeReserve) / 2 {
             broadcasts.enqueue(update)
         } else {
             raiseIncarnation()
-            broadcasts.enqueue(.alive(myself.state))
+            broadcasts.enqueue(.alive(ownRecord))
         }
     }
 
@@ -212,7 +227,9 @@ extension SWIM.Instance {
         myself.status = .left
         myself.statusChangedAt = now
         probe = nil
-        let news = SWIM.Update.dead(name: myself.name, incarnation: myself.incarnation, from: myself.name)
+        let news = SWIM.Update.dead(
+            name: myself.name, incarnation: myself.incarnation, from: myself.name,
+            signature: identity.leaveSignature(name: myself.name, incarnation: myself.incarnation))
         broadcasts.enqueue(news)
         for m in randomMembers(64, where: { $0.status.isActive }) {
             out.append(send(.gossip(from: myself.name), to: m.endpoint, first: [news]))

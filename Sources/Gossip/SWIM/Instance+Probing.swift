@@ -4,6 +4,8 @@ extension SWIM {
         var target: String
         var endpoint: Endpoint
         var sequence: SequenceNumber
+        /// `MemberIdentity.keyID` of the key pinned to the target.
+        var targetKey: UInt64
         var sentAt: Instant
         /// After this, ask others to probe indirectly.
         var ackDeadline: Instant
@@ -34,7 +36,7 @@ extension SWIM.Instance {
                 let helpers = randomMembers(settings.indirectChecks) { $0.status == .alive && $0.name != p.target }
                 let request = SWIM.Message.pingRequest(
                     sequence: p.sequence, target: SWIM.Sender(name: p.target, endpoint: p.endpoint),
-                    from: sender, wantsNack: true)
+                    targetKey: p.targetKey, from: sender, wantsNack: true)
                 for helper in helpers { out.append(send(request, to: helper.endpoint)) }
                 p.expectedNacks = helpers.count
                 probe = p
@@ -63,9 +65,11 @@ extension SWIM.Instance {
         let first: [SWIM.Update] =
             target.status == .suspect
             ? [.suspect(name: target.name, incarnation: target.incarnation, from: myself.name)] : []
-        out.append(send(.ping(sequence: sequence, target: target.name, from: sender), to: target.endpoint, first: first))
+        let targetKey = MemberIdentity.keyID(of: target.publicKey)
+        out.append(
+            send(.ping(sequence: sequence, target: target.name, targetKey: targetKey, from: sender), to: target.endpoint, first: first))
         probe = SWIM.Probe(
-            target: target.name, endpoint: target.endpoint, sequence: sequence, sentAt: now,
+            target: target.name, endpoint: target.endpoint, sequence: sequence, targetKey: targetKey, sentAt: now,
             ackDeadline: now + health.scale(settings.probeTimeout), deadline: now + interval)
         nextProbeAt = now + interval
     }
@@ -122,19 +126,22 @@ extension SWIM.Instance {
     }
 
     mutating func relay(
-        sequence: SWIM.SequenceNumber, target: SWIM.Sender, requester: SWIM.Sender, wantsNack: Bool,
+        sequence: SWIM.SequenceNumber, target: SWIM.Sender, targetKey: UInt64, requester: SWIM.Sender, wantsNack: Bool,
         _ now: SWIM.Instant, _ out: inout [SWIM.Directive]
     ) {
         guard target.name != myself.name else {
-            // We are the target: answer the requester directly.
-            out.append(send(.ack(sequence: sequence, from: myself.name), to: requester.endpoint))
+            // We are the target: answer the requester directly (unless the
+            // request is for an earlier life of ours, as for pings).
+            if targetKey == identity.keyID {
+                out.append(send(.ack(sequence: sequence, from: myself.name), to: requester.endpoint))
+            }
             return
         }
         let ours = nextSequence()
         relays[ours] = SWIM.Relay(
             originalSequence: sequence, requester: requester.endpoint, target: target.name, wantsNack: wantsNack,
             nackAt: now + settings.probeTimeout.scaled(by: 0.8), expiresAt: now + settings.probeInterval)
-        out.append(send(.ping(sequence: ours, target: target.name, from: sender), to: target.endpoint))
+        out.append(send(.ping(sequence: ours, target: target.name, targetKey: targetKey, from: sender), to: target.endpoint))
     }
 
     mutating func relayTick(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {

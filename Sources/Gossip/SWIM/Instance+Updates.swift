@@ -5,10 +5,10 @@ extension SWIM.Instance {
             alive(state, now, &out)
         case .suspect(let name, let incarnation, let from):
             suspect(name: name, incarnation: incarnation, from: from, now, &out)
-        case .dead(let name, let incarnation, let from):
-            declareDead(name: name, incarnation: incarnation, from: from, now, &out)
-        case .payloadDelta(let owner, let base, let generation, let delta):
-            payloadDelta(owner: owner, base: base, generation: generation, delta: delta, now, &out)
+        case .dead(let name, let incarnation, let from, let signature):
+            declareDead(name: name, incarnation: incarnation, from: from, signature: signature, now, &out)
+        case .payloadDelta(let owner, let base, let generation, let delta, let signature):
+            payloadDelta(owner: owner, base: base, generation: generation, delta: delta, signature: signature, now, &out)
         }
     }
 
@@ -16,6 +16,13 @@ extension SWIM.Instance {
     /// than known. A new address for a known name is accepted only once the
     /// old member is dead or left (a restarted node); while it is active it is
     /// a name conflict and refused, so two live processes cannot flap.
+    ///
+    /// The record must be signed by the key it carries, and that key must be
+    /// the one pinned to the name (`Member.publicKey`, pinned by the first
+    /// verified record); anything else is `forged`. A new key is accepted
+    /// only once the member has left (its leave signed by the old key) or
+    /// has been dead for `gossipToTheDeadTime`, the time in which a member
+    /// falsely declared dead still hears of it and refutes with its own key.
     mutating func alive(_ state: SWIM.MemberState, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         if state.name == myself.name {
             // News of our own earlier life, or of an impostor: out-incarnate it.
@@ -30,23 +37,57 @@ extension SWIM.Instance {
         }
         guard var member = members[state.name] else {
             guard Self.isPlausible(state.incarnation, of: state.name, known: nil, &out) else { return }
-            let member = SWIM.Member(
+            guard RecordSignature.verifies(alive: state) else {
+                out.append(.notify(.forged(name: state.name, what: "alive record with a bad signature")))
+                return
+            }
+            var member = SWIM.Member(
                 name: state.name, endpoint: state.endpoint, incarnation: state.incarnation, status: .alive,
                 metadata: state.metadata, payloadGeneration: 0, statusChangedAt: now)
+            member.publicKey = state.publicKey
+            member.signature = state.signature
+            member.signedGeneration = state.payloadGeneration
             store(member)
-            broadcasts.enqueue(.alive(state))
+            broadcasts.enqueue(.alive(state), introduction: true)
             out.append(.notify(.memberChanged(state, previous: nil)))
             noteGeneration(state.name, state.payloadGeneration, now, &out)
             return
         }
+        let sameKey = state.publicKey == member.publicKey
         guard state.incarnation > member.incarnation else {
-            // Old news, by far the most common case: only the payload
-            // generation may tell us something (the member in hand spares
-            // looking it up again).
+            // Old news, by far the most common case (checked before any
+            // signature: most of it is the very record we hold). Only a
+            // newer payload generation in a record at the same incarnation
+            // may tell us something, and only once verified.
+            guard sameKey, state.incarnation == member.incarnation, state.payloadGeneration > member.signedGeneration,
+                member.status == .alive, state.endpoint == member.endpoint, state.metadata == member.metadata
+            else { return }
+            guard RecordSignature.verifies(alive: state) else {
+                out.append(.notify(.forged(name: state.name, what: "alive record with a bad signature")))
+                return
+            }
+            member.signature = state.signature
+            member.signedGeneration = state.payloadGeneration
+            store(member)
             noteGeneration(of: member, state.payloadGeneration, now, &out)
             return
         }
         guard Self.isPlausible(state.incarnation, of: state.name, known: member.incarnation, &out) else { return }
+        // The pin first: a record under another key is refused without the
+        // cost of verifying it.
+        if !sameKey {
+            let released =
+                member.status == .left
+                || (member.status == .dead && now - member.statusChangedAt >= settings.gossipToTheDeadTime)
+            guard released else {
+                out.append(.notify(.forged(name: state.name, what: "alive record under a key other than the pinned one")))
+                return
+            }
+        }
+        guard RecordSignature.verifies(alive: state) else {
+            out.append(.notify(.forged(name: state.name, what: "alive record with a bad signature")))
+            return
+        }
         defer { noteGeneration(state.name, state.payloadGeneration, now, &out) }
         if state.endpoint != member.endpoint, member.status.isActive {
             out.append(.notify(.nameConflict(name: state.name, endpoint: state.endpoint)))
@@ -54,8 +95,9 @@ extension SWIM.Instance {
         }
         let previous = member.status
         if previous != .alive { member.statusChangedAt = now }
-        if state.endpoint != member.endpoint {
-            // A new process under the name (a restart at a new address): what
+        if state.endpoint != member.endpoint || !sameKey {
+            // A new process under the name (a restart at a new address, or
+            // with a new key): what
             // we hold of its previous life's payload is stale, and its own
             // generations start again, so they must not be compared with the
             // old ones (a payload of generation 1 would never replace one of
@@ -69,6 +111,9 @@ extension SWIM.Instance {
         member.status = .alive
         member.endpoint = state.endpoint
         member.metadata = state.metadata
+        member.publicKey = state.publicKey
+        member.signature = state.signature
+        member.signedGeneration = state.payloadGeneration
         store(member)
         suspicions[state.name] = nil
         broadcasts.enqueue(.alive(state))
@@ -123,10 +168,11 @@ extension SWIM.Instance {
         out.append(.notify(.memberChanged(member.state, previous: .alive)))
     }
 
-    /// A death (or, when `from == name`, a graceful leave).
+    /// A death (or, when `from == name`, a graceful leave, which must be
+    /// signed by the key pinned to the name: `signature`).
     mutating func declareDead(
-        name: String, incarnation: SWIM.Incarnation, from accuser: String, _ now: SWIM.Instant,
-        _ out: inout [SWIM.Directive]
+        name: String, incarnation: SWIM.Incarnation, from accuser: String, signature: [UInt8] = [],
+        _ now: SWIM.Instant, _ out: inout [SWIM.Directive]
     ) {
         if name == myself.name {
             // Beyond the step, dropped rather than refuted (see `SWIM.Limits`).
@@ -143,6 +189,14 @@ extension SWIM.Instance {
         let status: SWIM.Status = accuser == name ? .left : .dead
         // Dead may still become left (the member's own word), nothing else.
         guard member.status.isActive || (member.status == .dead && status == .left) else { return }
+        if status == .left {
+            guard RecordSignature.verifies(leaveOf: name, incarnation: incarnation, signature: signature, by: member.publicKey)
+            else {
+                out.append(.notify(.forged(name: name, what: "leave not signed by the member")))
+                return
+            }
+            member.signature = signature
+        }
         let previous = member.status
         member.status = status
         member.incarnation = incarnation
@@ -151,7 +205,7 @@ extension SWIM.Instance {
         suspicions[name] = nil
         pendingPayloadFetches[name] = nil
         if probe?.target == name { probe = nil }
-        broadcasts.enqueue(.dead(name: name, incarnation: incarnation, from: accuser))
+        broadcasts.enqueue(.dead(name: name, incarnation: incarnation, from: accuser, signature: status == .left ? signature : []))
         out.append(.notify(.memberChanged(member.state, previous: previous)))
     }
 
@@ -176,7 +230,7 @@ extension SWIM.Instance {
         guard incarnation < SWIM.Limits.maximumIncarnation else { return }
         myself.incarnation = incarnation + 1
         health.apply(1)
-        broadcasts.enqueue(.alive(myself.state))
+        broadcasts.enqueue(.alive(ownRecord))
         out.append(.notify(.refuted(incarnation: myself.incarnation)))
     }
 
@@ -186,27 +240,36 @@ extension SWIM.Instance {
         if myself.incarnation < SWIM.Limits.maximumIncarnation { myself.incarnation += 1 }
     }
 
-    /// A payload delta: applied when we hold its base, passed on when it is
-    /// news, and answered by a fetch from the owner when we cannot apply it.
+    /// A payload delta: applied when we hold its base and the result
+    /// carries the owner's signature, then passed on; otherwise answered by
+    /// a fetch of the whole payload from the owner. A delta that cannot be
+    /// checked (we lack its base) is not passed on: it could be forged, and
+    /// would displace the owner's genuine one in broadcast queues.
     mutating func payloadDelta(
-        owner: String, base: UInt64, generation: UInt64, delta: [UInt8], _ now: SWIM.Instant,
+        owner: String, base: UInt64, generation: UInt64, delta: [UInt8], signature: [UInt8], _ now: SWIM.Instant,
         _ out: inout [SWIM.Directive]
     ) {
         guard owner != myself.name, var member = members[owner] else { return }
         let held = payloads[owner]?.generation ?? 0
         guard generation > held else { return }
+        guard let current = payloads[owner], current.generation == base, let merge,
+            let merged = merge(current.bytes, delta)
+        else {
+            requestPayload(of: owner, now, &out)
+            return
+        }
+        let result = SWIM.Payload(generation: generation, bytes: merged, signature: signature)
+        guard RecordSignature.verifies(payload: result, of: owner, by: member.publicKey) else {
+            out.append(.notify(.forged(name: owner, what: "payload delta whose result the member did not sign")))
+            requestPayload(of: owner, now, &out)
+            return
+        }
+        payloads[owner] = result
         if generation > member.payloadGeneration {
             member.payloadGeneration = generation
             store(member)
-            broadcasts.enqueue(.payloadDelta(owner: owner, base: base, generation: generation, delta: delta))
         }
-        if let current = payloads[owner], current.generation == base, let merge,
-            let merged = merge(current.bytes, delta)
-        {
-            payloads[owner] = SWIM.Payload(generation: generation, bytes: merged)
-            out.append(.notify(.payloadChanged(owner: owner, generation: generation)))
-        } else {
-            requestPayload(of: owner, now, &out)
-        }
+        broadcasts.enqueue(.payloadDelta(owner: owner, base: base, generation: generation, delta: delta, signature: signature))
+        out.append(.notify(.payloadChanged(owner: owner, generation: generation)))
     }
 }

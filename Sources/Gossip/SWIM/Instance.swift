@@ -14,6 +14,9 @@ extension SWIM {
         public let settings: Settings
         /// This member's own record. Its status is `alive`, or `left` after `.leave`.
         public internal(set) var myself: Member
+        /// This member's signing key: it signs our alive records, payloads
+        /// and leave (`RecordSignature`); the public half is in `myself`.
+        let identity: MemberIdentity
         var ownPayload: Payload?
         let merge: PayloadMerge?
 
@@ -58,13 +61,14 @@ extension SWIM {
         ///   - name: this member's unique name.
         ///   - endpoint: the advertised address other members dial.
         ///   - metadata: small key/value metadata gossiped with every alive message.
+        ///   - identity: this member's signing key.
         ///   - hasSeeds: whether `.resolveSeeds` is worth asking for while alone.
         ///   - merge: applies payload deltas; without it, deltas trigger fetches.
         ///   - seed: seeds the random generator.
         ///   - now: the current time.
         public init(
             settings: Settings, name: String, endpoint: Endpoint, metadata: Metadata = [:],
-            incarnation: Incarnation = 0, hasSeeds: Bool, merge: PayloadMerge? = nil, seed: UInt64, now: Instant
+            identity: MemberIdentity, incarnation: Incarnation = 0, hasSeeds: Bool, merge: PayloadMerge? = nil, seed: UInt64, now: Instant
         ) {
             precondition(MemberName.isValid(name), "invalid member name")
             precondition(incarnation <= Limits.maximumIncarnation, "incarnation above the ceiling")
@@ -73,6 +77,8 @@ extension SWIM {
             self.myself = Member(
                 name: name, endpoint: endpoint, incarnation: incarnation, status: .alive, metadata: metadata,
                 statusChangedAt: now)
+            self.myself.publicKey = identity.publicKey
+            self.identity = identity
             self.merge = merge
             self.health = LocalHealth(maximum: settings.awarenessMaxMultiplier)
             var random = Random(seed: seed)
@@ -176,7 +182,7 @@ extension SWIM {
                 // with status left does not decode, and would sink the packet).
                 guard !isLeaving else { break }
                 raiseIncarnation()
-                broadcasts.enqueue(.alive(myself.state))
+                broadcasts.enqueue(.alive(ownRecord))
             case .leave:
                 leave(now, &out)
             }
@@ -212,7 +218,7 @@ extension SWIM {
             for update in packet.updates {
                 switch update {
                 case .suspect, .dead:
-                    if let newer = Self.correction(for: update, myself: myself, members: members) {
+                    if let newer = Self.correction(for: update, myself: myself, identity: identity, members: members) {
                         let size = WireCodec.encodedSize(of: newer)
                         if correctionBytes + size <= (settings.packetBudget - WireCodec.envelopeReserve) / 2 {
                             corrections.append(newer)
@@ -225,15 +231,16 @@ extension SWIM {
                 apply(update, now, &out)
             }
             switch packet.message {
-            case .ping(let sequence, let target, let from):
-                // A ping for another name reached us (a reused address): stay silent
-                // so the prober suspects the member it meant.
-                if target == myself.name {
+            case .ping(let sequence, let target, let targetKey, let from):
+                // A ping for another name, or for an earlier life of ours with
+                // another key, reached us (a reused address or name): stay
+                // silent so the prober suspects the member it meant.
+                if target == myself.name, targetKey == identity.keyID {
                     out.append(send(.ack(sequence: sequence, from: myself.name), to: from.endpoint, first: corrections))
                     corrections = []
                 }
-            case .pingRequest(let sequence, let target, let from, let wantsNack):
-                relay(sequence: sequence, target: target, requester: from, wantsNack: wantsNack, now, &out)
+            case .pingRequest(let sequence, let target, let targetKey, let from, let wantsNack):
+                relay(sequence: sequence, target: target, targetKey: targetKey, requester: from, wantsNack: wantsNack, now, &out)
             case .ack(let sequence, _):
                 acknowledge(sequence, now, &out)
             case .nack(let sequence, _):
@@ -266,11 +273,14 @@ extension SWIM {
         /// (Static, with the parts of the state it reads passed in: a method
         /// on `self` called from mutating code copies the whole instance per
         /// update in debug builds.)
-        static func correction(for update: Update, myself: Member, members: [String: Member]) -> Update? {
+        static func correction(
+            for update: Update, myself: Member, identity: MemberIdentity, members: [String: Member]
+        ) -> Update? {
             switch update {
-            case .suspect(let name, let incarnation, _), .dead(let name, let incarnation, _):
+            case .suspect(let name, let incarnation, _), .dead(let name, let incarnation, _, _):
                 if name == myself.name {
-                    return myself.status != .left && incarnation < myself.incarnation ? .alive(myself.state) : nil
+                    return myself.status != .left && incarnation < myself.incarnation
+                        ? .alive(identity.signed(myself.ownState)) : nil
                 }
                 guard let m = members[name], m.status == .alive, m.incarnation > incarnation else { return nil }
                 return .alive(m.state)
@@ -278,6 +288,9 @@ extension SWIM {
                 return nil
             }
         }
+
+        /// Our own alive record, signed (`RecordSignature`).
+        var ownRecord: MemberState { identity.signed(myself.ownState) }
 
         /// Builds a packet with as many piggybacked updates as fit the budget.
         mutating func send(_ message: Message, to endpoint: Endpoint, first: [Update] = []) -> Directive {

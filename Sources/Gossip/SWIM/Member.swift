@@ -42,6 +42,15 @@ extension SWIM {
         public var statusChangedAt: Instant
         /// Smoothed round-trip time of direct probes from this node, if any.
         public var roundTripTime: Duration?
+        /// The member's public key, pinned to its name from the first
+        /// verified record until the member is reaped (see `Instance.alive`).
+        public var publicKey: [UInt8] = []
+        /// The member's signature of its latest alive record (of its leave,
+        /// once it has left), passed on with the record.
+        public var signature: [UInt8] = []
+        /// The payload generation in that signed record: `payloadGeneration`
+        /// may have moved on through deltas, the signed record has not.
+        public var signedGeneration: UInt64 = 0
 
         public init(
             name: String, endpoint: Endpoint, incarnation: Incarnation, status: Status,
@@ -58,14 +67,28 @@ extension SWIM {
             self.roundTripTime = roundTripTime
         }
 
-        /// The gossip-able part of this member.
+        /// The gossip-able part of this member: its signed record (with the
+        /// status and incarnation this node holds).
         public var state: MemberState {
             MemberState(
                 name: name, endpoint: endpoint, incarnation: incarnation, status: status,
-                metadata: metadata, payloadGeneration: payloadGeneration)
+                metadata: metadata, payloadGeneration: signedGeneration, publicKey: publicKey, signature: signature)
         }
     }
 
+}
+
+extension SWIM.Member {
+    /// This node's own record, before signing: its payload generation is
+    /// the current one (ours is always re-signed when it changes).
+    var ownState: SWIM.MemberState {
+        SWIM.MemberState(
+            name: name, endpoint: endpoint, incarnation: incarnation, status: status,
+            metadata: metadata, payloadGeneration: payloadGeneration, publicKey: publicKey)
+    }
+}
+
+extension SWIM {
     /// A member's record as exchanged on the wire (push/pull, alive messages).
     public struct MemberState: Sendable, Hashable {
         public var name: String
@@ -74,10 +97,15 @@ extension SWIM {
         public var status: Status
         public var metadata: Metadata
         public var payloadGeneration: UInt64
+        /// The member's Ed25519 public key (32 bytes on the wire).
+        public var publicKey: [UInt8]
+        /// The member's signature of this record as alive (64 bytes on the
+        /// wire; see `RecordSignature`); of its leave when `status` is left.
+        public var signature: [UInt8]
 
         public init(
             name: String, endpoint: Endpoint, incarnation: Incarnation, status: Status,
-            metadata: Metadata, payloadGeneration: UInt64
+            metadata: Metadata, payloadGeneration: UInt64, publicKey: [UInt8] = [], signature: [UInt8] = []
         ) {
             self.name = name
             self.endpoint = endpoint
@@ -85,6 +113,8 @@ extension SWIM {
             self.status = status
             self.metadata = metadata
             self.payloadGeneration = payloadGeneration
+            self.publicKey = publicKey
+            self.signature = signature
         }
     }
 }

@@ -21,31 +21,35 @@ extension SWIM {
         /// `from` suspects `name` at `incarnation`. Suspicions from distinct
         /// members are the independent confirmations of Lifeguard §4.2.
         case suspect(name: String, incarnation: Incarnation, from: String)
-        /// `from` declared `name` dead; `from == name` means the member left.
-        case dead(name: String, incarnation: Incarnation, from: String)
+        /// `from` declared `name` dead; `from == name` means the member left,
+        /// and then `signature` is its signed word (`RecordSignature`).
+        case dead(name: String, incarnation: Incarnation, from: String, signature: [UInt8] = [])
         /// The owner's payload changed from `base` to `generation` by `delta`,
-        /// which only the application understands (see `PayloadMerge`).
-        case payloadDelta(owner: String, base: UInt64, generation: UInt64, delta: [UInt8])
+        /// which only the application understands (see `PayloadMerge`);
+        /// `signature` is the owner's signature of the resulting payload.
+        case payloadDelta(owner: String, base: UInt64, generation: UInt64, delta: [UInt8], signature: [UInt8] = [])
 
         /// The member the news is about; newer news about the same member and
         /// kind replaces older news in the broadcast queue.
         public var subject: String {
             switch self {
             case .alive(let s): s.name
-            case .suspect(let name, _, _), .dead(let name, _, _): name
-            case .payloadDelta(let owner, _, _, _): owner
+            case .suspect(let name, _, _), .dead(let name, _, _, _): name
+            case .payloadDelta(let owner, _, _, _, _): owner
             }
         }
     }
 
     /// What a UDP packet asks for. Every kind carries piggybacked updates.
     public enum Message: Sendable, Hashable {
-        /// A direct probe of `target` (SWIM §3.1). `target` lets a restarted
-        /// node that reuses an address refuse probes meant for its predecessor.
-        case ping(sequence: SequenceNumber, target: String, from: Sender)
+        /// A direct probe of `target` (SWIM §3.1). `target` and `targetKey`
+        /// (`MemberIdentity.keyID` of the key pinned to it) let a restarted
+        /// node that reuses an address or name refuse probes meant for its
+        /// predecessor, so that the old life is declared dead and replaced.
+        case ping(sequence: SequenceNumber, target: String, targetKey: UInt64, from: Sender)
         /// Asks the receiver to probe `target` on `from`'s behalf (SWIM §3.1).
         /// `wantsNack` asks for a nack if the target stays silent (Lifeguard §4.3).
-        case pingRequest(sequence: SequenceNumber, target: Sender, from: Sender, wantsNack: Bool)
+        case pingRequest(sequence: SequenceNumber, target: Sender, targetKey: UInt64, from: Sender, wantsNack: Bool)
         /// The answer to a ping, sent or relayed to the prober.
         case ack(sequence: SequenceNumber, from: String)
         /// An intermediary did not hear from the target in time (Lifeguard §4.3).
@@ -81,10 +85,14 @@ extension SWIM {
     public struct Payload: Sendable, Hashable {
         public var generation: UInt64
         public var bytes: [UInt8]
+        /// The owner's signature of owner, generation and the hash of `bytes`
+        /// (`RecordSignature`); the instance signs its own when published.
+        public var signature: [UInt8]
 
-        public init(generation: UInt64, bytes: [UInt8]) {
+        public init(generation: UInt64, bytes: [UInt8], signature: [UInt8] = []) {
             self.generation = generation
             self.bytes = bytes
+            self.signature = signature
         }
     }
 

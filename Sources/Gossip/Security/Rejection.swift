@@ -15,6 +15,9 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
     case malformed(String)
     /// News at an incarnation beyond `SWIM.Limits`.
     case implausible(name: String, incarnation: SWIM.Incarnation)
+    /// News of a member's own state (alive record, payload, delta, leave)
+    /// that the member did not sign with the key pinned to its name.
+    case forged(name: String, what: String)
 
     /// The counter a rejection is counted under.
     enum Reason: String, Sendable, CaseIterable {
@@ -23,6 +26,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case replayed
         case malformed
         case implausible
+        case forged
     }
 
     var reason: Reason {
@@ -31,6 +35,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case .stale, .beforeStart, .replayed: .replayed
         case .malformed: .malformed
         case .implausible: .implausible
+        case .forged: .forged
         }
     }
 
@@ -42,6 +47,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case .replayed: "nonce seen before"
         case .malformed(let why): why
         case .implausible(let name, let incarnation): "news about \(name) at incarnation \(incarnation), beyond SWIM.Limits"
+        case .forged(let name, let what): "\(what), about \(name)"
         }
     }
 }

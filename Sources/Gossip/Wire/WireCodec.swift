@@ -6,7 +6,11 @@
 /// own kind byte, so `encodedSize(of:)` is exact and the broadcast queue can
 /// fill a packet up to its byte budget.
 public enum WireCodec {
-    public static let version: UInt8 = 1
+    /// 2: member records carry their public key and signature, leaves,
+    /// payloads and deltas their signature, probes the target's key id
+    /// (docs/security.md). Nodes of different versions refuse each other's
+    /// messages as malformed (`WireError.unknownVersion`).
+    public static let version: UInt8 = 2
     /// Largest plaintext datagram accepted (a UDP datagram's maximum).
     public static let maximumPacketSize = 65_507
     /// Largest metadata map, encoded.
@@ -28,11 +32,12 @@ public enum WireCodec {
         var w = ByteWriter()
         w.write(version)
         switch packet.message {
-        case .ping(let seq, let target, let from):
-            w.write(PacketKind.ping.rawValue); w.write(seq); w.writeShortString(target); write(from, to: &w)
-        case .pingRequest(let seq, let target, let from, let wantsNack):
-            w.write(PacketKind.pingRequest.rawValue); w.write(seq); write(target, to: &w); write(from, to: &w)
-            w.write(wantsNack)
+        case .ping(let seq, let target, let targetKey, let from):
+            w.write(PacketKind.ping.rawValue); w.write(seq); w.writeShortString(target); w.write(targetKey)
+            write(from, to: &w)
+        case .pingRequest(let seq, let target, let targetKey, let from, let wantsNack):
+            w.write(PacketKind.pingRequest.rawValue); w.write(seq); write(target, to: &w); w.write(targetKey)
+            write(from, to: &w); w.write(wantsNack)
         case .ack(let seq, let from):
             w.write(PacketKind.ack.rawValue); w.write(seq); w.writeShortString(from)
         case .nack(let seq, let from):
@@ -53,11 +58,13 @@ public enum WireCodec {
         let message: SWIM.Message
         switch PacketKind(rawValue: kindByte) {
         case .ping:
-            message = .ping(sequence: try r.readUInt32(), target: try readName(&r), from: try readSender(&r))
+            message = .ping(
+                sequence: try r.readUInt32(), target: try readName(&r), targetKey: try r.readUInt64(),
+                from: try readSender(&r))
         case .pingRequest:
             message = .pingRequest(
-                sequence: try r.readUInt32(), target: try readSender(&r), from: try readSender(&r),
-                wantsNack: try r.readBool())
+                sequence: try r.readUInt32(), target: try readSender(&r), targetKey: try r.readUInt64(),
+                from: try readSender(&r), wantsNack: try r.readBool())
         case .ack:
             message = .ack(sequence: try r.readUInt32(), from: try readName(&r))
         case .nack:
@@ -79,10 +86,12 @@ public enum WireCodec {
         switch update {
         case .alive(let s):
             return 1 + stateSize(s)
-        case .suspect(let name, _, let from), .dead(let name, _, let from):
+        case .suspect(let name, _, let from):
             return 1 + 1 + name.utf8.count + 8 + 1 + from.utf8.count
-        case .payloadDelta(let owner, _, _, let delta):
-            return 1 + 1 + owner.utf8.count + 16 + 2 + delta.count
+        case .dead(let name, _, let from, _):
+            return 1 + 1 + name.utf8.count + 8 + 1 + from.utf8.count + (from == name ? signatureSize : 0)
+        case .payloadDelta(let owner, _, _, let delta, _):
+            return 1 + 1 + owner.utf8.count + 16 + 2 + delta.count + signatureSize
         }
     }
 
@@ -92,8 +101,8 @@ public enum WireCodec {
         func short(_ s: String) -> Int { 1 + min(s.utf8.count, 255) }
         func sender(_ s: SWIM.Sender) -> Int { short(s.name) + short(s.endpoint.host) + 2 }
         switch message {
-        case .ping(_, let target, let from): return 2 + 4 + short(target) + sender(from)
-        case .pingRequest(_, let target, let from, _): return 2 + 4 + sender(target) + sender(from) + 1
+        case .ping(_, let target, _, let from): return 2 + 4 + short(target) + 8 + sender(from)
+        case .pingRequest(_, let target, _, let from, _): return 2 + 4 + sender(target) + 8 + sender(from) + 1
         case .ack(_, let from), .nack(_, let from): return 2 + 4 + short(from)
         case .gossip(let from): return 2 + short(from)
         }
@@ -129,8 +138,8 @@ public enum WireCodec {
         case .pushPull:
             let join = try r.readBool()
             let from = try readSender(&r)
-            // A member record takes at least 1+1+1+2+8+1+2+8 bytes.
-            let count = try r.readCount(minimumItemSize: 24)
+            // A member record takes at least 1+1+1+2+8+1+2+8+32+64 bytes.
+            let count = try r.readCount(minimumItemSize: 24 + publicKeySize + signatureSize)
             var members: [SWIM.MemberState] = []
             members.reserveCapacity(count)
             for _ in 0..<count { members.append(try readState(&r)) }
@@ -164,11 +173,13 @@ public enum WireCodec {
             w.write(UpdateKind.alive.rawValue); write(s, to: &w)
         case .suspect(let name, let inc, let from):
             w.write(UpdateKind.suspect.rawValue); w.writeShortString(name); w.write(inc); w.writeShortString(from)
-        case .dead(let name, let inc, let from):
+        case .dead(let name, let inc, let from, let signature):
             w.write(UpdateKind.dead.rawValue); w.writeShortString(name); w.write(inc); w.writeShortString(from)
-        case .payloadDelta(let owner, let base, let generation, let delta):
+            if from == name { writeFixed(signature, signatureSize, to: &w) }
+        case .payloadDelta(let owner, let base, let generation, let delta, let signature):
             w.write(UpdateKind.payloadDelta.rawValue); w.writeShortString(owner); w.write(base); w.write(generation)
             w.writeShortBlob(delta)
+            writeFixed(signature, signatureSize, to: &w)
         }
     }
 
@@ -179,10 +190,27 @@ public enum WireCodec {
         w.write(s.status.rawValue)
         w.writeShortBlob(encodeMetadata(s.metadata))
         w.write(s.payloadGeneration)
+        writeFixed(s.publicKey, publicKeySize, to: &w)
+        writeFixed(s.signature, signatureSize, to: &w)
     }
 
     private static func stateSize(_ s: SWIM.MemberState) -> Int {
         1 + s.name.utf8.count + 1 + s.endpoint.host.utf8.count + 2 + 8 + 1 + 2 + encodeMetadata(s.metadata).count + 8
+            + publicKeySize + signatureSize
+    }
+
+    static let publicKeySize = MemberIdentity.publicKeyByteCount
+    static let signatureSize = MemberIdentity.signatureByteCount
+
+    /// A fixed-size field: exactly `size` bytes (a missing key or signature,
+    /// only ever in tests, goes out as zeros and never verifies).
+    private static func writeFixed(_ bytes: [UInt8], _ size: Int, to w: inout ByteWriter) {
+        if bytes.count == size {
+            w.writeRaw(bytes)
+        } else {
+            w.writeRaw(bytes.prefix(size))
+            w.writeRaw(repeatElement(0, count: size - min(bytes.count, size)))
+        }
     }
 
     private static func write(_ p: SWIM.Payload?, to w: inout ByteWriter) {
@@ -190,6 +218,7 @@ public enum WireCodec {
         w.write(true)
         w.write(p.generation)
         w.writeBlob(p.bytes)
+        writeFixed(p.signature, signatureSize, to: &w)
     }
 
     /// Metadata as sorted `key=value` pairs separated by NUL bytes.
@@ -277,9 +306,11 @@ public enum WireCodec {
         guard let status = SWIM.Status(rawValue: statusByte) else { throw .invalid("member status") }
         let metadata = try decodeMetadata(try r.readShortBlob())
         let generation = try readGeneration(&r)
+        let publicKey = try r.readBytes(publicKeySize)
+        let signature = try r.readBytes(signatureSize)
         return SWIM.MemberState(
             name: name, endpoint: endpoint, incarnation: incarnation, status: status, metadata: metadata,
-            payloadGeneration: generation)
+            payloadGeneration: generation, publicKey: publicKey, signature: signature)
     }
 
     private static func readUpdate(_ r: inout ByteReader) throws(WireError) -> SWIM.Update {
@@ -292,13 +323,19 @@ public enum WireCodec {
         case .suspect:
             return .suspect(name: try readName(&r), incarnation: try readIncarnation(&r), from: try readName(&r))
         case .dead:
-            return .dead(name: try readName(&r), incarnation: try readIncarnation(&r), from: try readName(&r))
+            let name = try readName(&r)
+            let incarnation = try readIncarnation(&r)
+            let from = try readName(&r)
+            let signature = from == name ? try r.readBytes(signatureSize) : []
+            return .dead(name: name, incarnation: incarnation, from: from, signature: signature)
         case .payloadDelta:
             let owner = try readName(&r)
             let base = try readGeneration(&r)
             let generation = try readGeneration(&r)
             guard generation > base else { throw .invalid("payload delta generations") }
-            return .payloadDelta(owner: owner, base: base, generation: generation, delta: try r.readShortBlob())
+            let delta = try r.readShortBlob()
+            return .payloadDelta(
+                owner: owner, base: base, generation: generation, delta: delta, signature: try r.readBytes(signatureSize))
         case nil:
             throw .unknownKind(kindByte)
         }
@@ -307,6 +344,7 @@ public enum WireCodec {
     private static func readPayload(_ r: inout ByteReader) throws(WireError) -> SWIM.Payload? {
         guard try r.readBool() else { return nil }
         let generation = try readGeneration(&r)
-        return SWIM.Payload(generation: generation, bytes: try r.readBlob(maximum: maximumStreamMessageSize))
+        let bytes = try r.readBlob(maximum: maximumStreamMessageSize)
+        return SWIM.Payload(generation: generation, bytes: bytes, signature: try r.readBytes(signatureSize))
     }
 }

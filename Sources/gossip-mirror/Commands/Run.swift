@@ -23,7 +23,7 @@ struct Run: AsyncParsableCommand {
     /// Options that may come from the environment or the config file.
     static let configurableOptions: [ConfigurationSources.Option] = [
         .init(name: "name"), .init(name: "gossip-addr"), .init(name: "advertise-addr"), .init(name: "join", repeatable: true),
-        .init(name: "key-file", repeatable: true), .init(name: "profile"), .init(name: "registry-addr"),
+        .init(name: "key-file", repeatable: true), .init(name: "identity-key-file"), .init(name: "profile"), .init(name: "registry-addr"),
         .init(name: "status-addr"), .init(name: "store"), .init(name: "containerd-sock"),
         .init(name: "containerd-namespace"), .init(name: "containerd-content-root"), .init(name: "oci-layout"),
         .init(name: "oci-layout-repository"),
@@ -44,6 +44,13 @@ struct Run: AsyncParsableCommand {
 
     @Option(name: .customLong("key-file"), help: "Cluster key file. Repeatable: the first encrypts, all decrypt.")
     var keyFile: [String] = []
+
+    @Option(
+        name: .customLong("identity-key-file"),
+        help: ArgumentHelp(
+            "This member's own signing key file; created (mode 0600) if missing.",
+            discussion: "Without it, every process has a fresh key, and a restart under the same name rejoins only once its previous life has been declared dead and the dead-gossip window has passed."))
+    var identityKeyFile: String?
 
     @Option(help: "Protocol timing profile: lan or wan.")
     var profile = "lan"
@@ -208,6 +215,12 @@ struct Run: AsyncParsableCommand {
         let descriptors = DescriptorLimit.raiseToHardLimit()
         let environment = ProcessInfo.processInfo.environment
         let keyring = try loadKeyring(environment: environment)
+        let identity: MemberIdentity
+        if let identityKeyFile {
+            do { identity = try MemberIdentity.loadOrCreate(path: identityKeyFile) } catch { throw ValidationError("\(error)") }
+        } else {
+            identity = .generate()
+        }
         let memberName = name ?? ProcessInfo.processInfo.hostName
         guard SWIM.MemberName.isValid(memberName) else {
             throw ValidationError(
@@ -222,7 +235,7 @@ struct Run: AsyncParsableCommand {
         let configuration = GossipConfiguration(
             name: memberName, bindAddress: bind, advertiseAddress: advertise, seeds: join,
             settings: SWIM.Settings.profile(named: profile)!, keyring: keyring, label: clusterLabel,
-            metadata: ["registry": registryAddr],
+            metadata: ["registry": registryAddr], identity: identity,
             merge: { base, delta in SummaryDelta.apply(delta, to: base) })
         let node: GossipNode
         do { node = try GossipNode(configuration: configuration, logger: logger) } catch {

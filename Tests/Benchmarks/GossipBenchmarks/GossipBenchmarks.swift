@@ -84,6 +84,6 @@ enum Fixtures {
             updates.append(update)
             i += 1
         }
-        return SWIM.Packet(.ping(sequence: 42, target: "node-0002", from: from), updates: updates)
+        return SWIM.Packet(.ping(sequence: 42, target: "node-0002", targetKey: 2, from: from), updates: updates)
     }()
 }

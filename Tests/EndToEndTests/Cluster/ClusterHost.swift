@@ -90,7 +90,10 @@ final class ClusterHost: @unchecked Sendable {
         let config = directory + "/gossip-mirror.yaml"
         try DaemonTemplates.render(
             "gossip-mirror.yaml",
-            ["NAME": name, "ADDRESS": address, "GATEWAY": network.gateway, "SOCKET": socket, "ROOT": root]
+            [
+                "NAME": name, "ADDRESS": address, "GATEWAY": network.gateway, "SOCKET": socket, "ROOT": root,
+                "DIR": directory,
+            ]
         ).write(toFile: config, atomically: true, encoding: .utf8)
         var arguments = ["ip", "netns", "exec", namespace, MirrorProcess.binary, "run", "--config", config]
         for key in keyFiles { arguments += ["--key-file", key] }

@@ -73,7 +73,7 @@ actor LightCluster {
         let i = members.count
         var instance = SWIM.Instance(
             settings: settings, name: String(format: "light-%04d", i), endpoint: endpoint,
-            metadata: ["registry": "\(endpoint.host):5000"], hasSeeds: i > 0, merge: merge, seed: seed, now: now)
+            metadata: ["registry": "\(endpoint.host):5000"], identity: .generate(), hasSeeds: i > 0, merge: merge, seed: seed, now: now)
         _ = instance.handle(.localPayload(summary.payload, delta: nil), at: now)
         members.append(Member(instance: instance, endpoint: endpoint, summary: summary))
         index[endpoint] = i

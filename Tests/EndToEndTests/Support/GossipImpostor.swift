@@ -21,6 +21,9 @@ final class GossipImpostor: Sendable {
     let endpoint: SWIM.Endpoint
     let keyring: Keyring
     let envelope: Envelope
+    /// The impostor's own signing key: it can sign its own records, not
+    /// anyone else's.
+    let identity = MemberIdentity.generate()
     private let socket: Int32
     private let stopped = Atomic<Bool>(false)
     private let answered = Atomic<Int>(0)
@@ -38,11 +41,12 @@ final class GossipImpostor: Sendable {
 
     deinit { close(socket) }
 
-    /// The impostor's own record, as it announces itself.
+    /// The impostor's own record, as it announces itself (signed).
     func state(incarnation: SWIM.Incarnation, metadata: SWIM.Metadata = [:], generation: UInt64 = 0) -> SWIM.MemberState {
-        SWIM.MemberState(
-            name: name, endpoint: endpoint, incarnation: incarnation, status: .alive, metadata: metadata,
-            payloadGeneration: generation)
+        identity.signed(
+            SWIM.MemberState(
+                name: name, endpoint: endpoint, incarnation: incarnation, status: .alive, metadata: metadata,
+                payloadGeneration: generation))
     }
 
     static var wallClockMilliseconds: UInt64 { UInt64(Date().timeIntervalSince1970 * 1000) }
@@ -85,7 +89,7 @@ final class GossipImpostor: Sendable {
                 guard let datagram = Datagrams.receive(on: socket, into: &buffer),
                     let opened = try? envelope.open(datagram, with: keyring),
                     let packet = try? WireCodec.decodePacket(opened.body),
-                    case .ping(let sequence, let target, let from) = packet.message, target == name
+                    case .ping(let sequence, let target, _, let from) = packet.message, target == name
                 else { continue }
                 let ack = SWIM.Packet(.ack(sequence: sequence, from: name), updates: [.alive(me)])
                 send(seal(WireCodec.encode(ack)), to: from.endpoint)

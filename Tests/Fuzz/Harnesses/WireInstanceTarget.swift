@@ -38,7 +38,7 @@ enum WireInstanceFuzzing {
         var now = SWIM.Instant(nanoseconds: 1_000_000_000)
         var instance = SWIM.Instance(
             settings: .lan, name: "node-0", endpoint: myself, metadata: ["registry": "10.0.0.1:5000"],
-            hasSeeds: true, merge: { base, delta in SummaryDelta.apply(delta, to: base) }, seed: 1, now: now)
+            identity: identity("node-0"), hasSeeds: true, merge: { base, delta in SummaryDelta.apply(delta, to: base) }, seed: 1, now: now)
         var streamID: UInt64 = 0
         while !input.isExhausted {
             let event: SWIM.Event
@@ -116,22 +116,31 @@ enum WireInstanceFuzzing {
         }
     }
 
+    /// A fixed identity per name, so that the seeds can carry records
+    /// signed as the members they are about (and runs are reproducible).
+    static func identity(_ name: String) -> MemberIdentity {
+        MemberIdentity(seed: Array((name + String(repeating: "~", count: 32)).utf8.prefix(32)))
+    }
+
     // MARK: Seeds
 
     static func seeds() -> [[UInt8]] {
         let a = SWIM.Sender(name: "node-a", endpoint: endpoints[1])
         let b = SWIM.Sender(name: "node-b", endpoint: endpoints[2])
-        let stateA = SWIM.MemberState(
+        let nodeA = identity("node-a")
+        let stateA = nodeA.signed(SWIM.MemberState(
             name: "node-a", endpoint: endpoints[1], incarnation: 3, status: .alive,
-            metadata: ["registry": "10.0.0.2:5000"], payloadGeneration: 1)
-        let stateC = SWIM.MemberState(
-            name: "node-c", endpoint: endpoints[3], incarnation: 1, status: .suspect, metadata: [:], payloadGeneration: 0)
+            metadata: ["registry": "10.0.0.2:5000"], payloadGeneration: 1))
+        var stateC = identity("node-c").signed(SWIM.MemberState(
+            name: "node-c", endpoint: endpoints[3], incarnation: 1, status: .alive, metadata: [:], payloadGeneration: 0))
+        stateC.status = .suspect
         var base = BloomFilter(expectedCount: 10, generation: 1)
         base.insert(SummaryKey(tagKey: "docker.io/library/ubuntu:latest"))
         var next = base
         next.generation = 2
         next.insert(SummaryKey(tagKey: "docker.io/library/alpine:3"))
         let delta = SummaryDelta(from: base, to: next)!.serialized()
+        let signedNext = nodeA.signed(.init(generation: 2, bytes: next.serialized()), owner: "node-a")
 
         func packet(_ message: SWIM.Message, _ updates: [SWIM.Update], from source: UInt8 = 1) -> [UInt8] {
             var builder = FuzzInput.Builder()
@@ -153,15 +162,20 @@ enum WireInstanceFuzzing {
             builder.integer(milliseconds)
             return builder.bytes
         }
-        let join = stream(.streamRequest, .pushPull(join: true, from: a, members: [stateA, stateC], payload: .init(generation: 1, bytes: base.serialized())))
+        let join = stream(.streamRequest, .pushPull(join: true, from: a, members: [stateA, stateC], payload: nodeA.signed(.init(generation: 1, bytes: base.serialized()), owner: "node-a")))
         return [
-            join + packet(.ping(sequence: 1, target: "node-0", from: a), [.alive(stateA)]) + tick(milliseconds: 1500),
-            join + packet(.gossip(from: "node-a"), [.payloadDelta(owner: "node-a", base: 1, generation: 2, delta: delta)]),
-            join + packet(.pingRequest(sequence: 9, target: b, from: a, wantsNack: true), []) + tick(milliseconds: 600),
+            join + packet(.ping(sequence: 1, target: "node-0", targetKey: identity("node-0").keyID, from: a), [.alive(stateA)])
+                + tick(milliseconds: 1500),
+            join
+                + packet(
+                    .gossip(from: "node-a"),
+                    [.payloadDelta(owner: "node-a", base: 1, generation: 2, delta: delta, signature: signedNext.signature)]),
+            join + packet(.pingRequest(sequence: 9, target: b, targetKey: identity("node-b").keyID, from: a, wantsNack: true), [])
+                + tick(milliseconds: 600),
             join + packet(.ack(sequence: 1, from: "node-a"), [.suspect(name: "node-0", incarnation: 0, from: "node-a")]),
             join + tick(milliseconds: 1000) + packet(.nack(sequence: 1, from: "node-a"), [.dead(name: "node-c", incarnation: 1, from: "node-a")]),
             stream(.streamReply, .pushPull(join: false, from: b, members: [stateA], payload: nil), from: 2)
-                + stream(.streamReply, .payloadResponse(owner: "node-a", payload: .init(generation: 2, bytes: next.serialized())))
+                + stream(.streamReply, .payloadResponse(owner: "node-a", payload: signedNext))
                 + stream(.streamRequest, .payloadRequest(owner: "node-0", generation: 0)),
             [Operation.localPayload.rawValue, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 7, 1, 0, 1, 9, Operation.leave.rawValue]
                 + tick(milliseconds: 30_000),

@@ -19,8 +19,8 @@ struct BroadcastQueueEquivalenceTests {
             for host in hosts {
                 let sender = SWIM.Sender(name: name, endpoint: SWIM.Endpoint(host: host, port: 7946))
                 let messages: [SWIM.Message] = [
-                    .ping(sequence: 7, target: name, from: sender),
-                    .pingRequest(sequence: 8, target: sender, from: sender, wantsNack: true),
+                    .ping(sequence: 7, target: name, targetKey: 1, from: sender),
+                    .pingRequest(sequence: 8, target: sender, targetKey: 2, from: sender, wantsNack: true),
                     .ack(sequence: 9, from: name),
                     .nack(sequence: 10, from: name),
                     .gossip(from: name),

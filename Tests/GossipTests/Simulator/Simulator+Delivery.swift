@@ -178,6 +178,8 @@ extension Simulator {
             statistics.nameConflicts += 1
         case .memberRemoved:
             p.knownCount -= 1
+        case .forged:
+            statistics.forged += 1
         case .payloadChanged, .implausibleIncarnation:
             break
         }

@@ -102,6 +102,8 @@ final class Simulator {
         var suspicions = 0
         var refutations = 0
         var nameConflicts = 0
+        /// News refused as not signed by the member it is about.
+        var forged = 0
         /// Bytes sent as they would be on the wire, sealed: datagrams (lost
         /// ones too) and stream messages in 16 KiB chunks (`sealedSize`).
         var datagramBytes = 0
@@ -185,7 +187,7 @@ final class Simulator {
         let endpoint = SWIM.Endpoint(host: "10.\(id >> 16 & 255).\(id >> 8 & 255).\(id & 255)", port: 7946)
         let instance = SWIM.Instance(
             settings: settings, name: slots[slot].name, endpoint: endpoint, metadata: metadata,
-            incarnation: incarnation, hasSeeds: !slots[slot].seeds.isEmpty, merge: configuration.merge,
+            identity: .named(slots[slot].name), incarnation: incarnation, hasSeeds: !slots[slot].seeds.isEmpty, merge: configuration.merge,
             seed: random.next(), now: now)
         let process = Process(id: id, slot: slot, endpoint: endpoint, instance: instance)
         processes.append(process)

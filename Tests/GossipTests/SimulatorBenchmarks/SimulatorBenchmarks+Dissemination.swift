@@ -123,7 +123,7 @@ extension SimulatorBenchmarks {
     }
 
     static func isDelta(_ update: SWIM.Update, of owner: String, generation: UInt64) -> Bool {
-        if case .payloadDelta(let o, _, let g, _) = update { return o == owner && g == generation }
+        if case .payloadDelta(let o, _, let g, _, _) = update { return o == owner && g == generation }
         return false
     }
 

@@ -35,7 +35,8 @@ extension SimulatorBenchmarks {
 
         let s = Self.settings
         let sample = sim.instance(cluster[0])
-        let ping = SWIM.Packet(.ping(sequence: 1, target: sim.name(of: cluster[1]), from: sample.sender))
+        let ping = SWIM.Packet(
+            .ping(sequence: 1, target: sim.name(of: cluster[1]), targetKey: MemberIdentity.named(sim.name(of: cluster[1])).keyID, from: sample.sender))
         let ack = SWIM.Packet(.ack(sequence: 1, from: sim.name(of: cluster[1])))
         let state = WireCodec.encodedSize(of: .alive(sample.myself.state))
         let model = GossipModels.bytesPerMemberPerSecond(
