@@ -206,6 +206,49 @@ extension SimulatorTests {
             ])
     }
 
+    /// A member restarted without an identity key file comes back with a
+    /// new key: its records are refused while its previous life is alive or
+    /// recently dead, and accepted everywhere once that life has been dead
+    /// for `gossipToTheDeadTime` (docs/security.md, "Restarts").
+    @Test func restartWithANewKeyIsAcceptedAfterTheWait() {
+        let watch = Stopwatch()
+        let n = 20
+        var config = SimulatorConfiguration()
+        config.seed = 650
+        let sim = Simulator(config)
+        let (cluster, _) = sim.startConverged(n, spread: .seconds(1), limit: .seconds(60))
+        let r = cluster[5]
+        let rName = sim.name(of: r)
+        let others = cluster.filter { $0 != r }
+        let oldEndpoint = sim.process(r).endpoint
+        let crashAt = sim.now
+        sim.crash(r)
+        sim.run(for: .seconds(2))
+        sim.restart(r, seeds: [cluster[0]], newIdentity: true)
+        let newEndpoint = sim.process(r).endpoint
+        let accepted = sim.run(
+            until: { sim in
+                others.allSatisfy { o in
+                    let m = sim.instance(o).member(named: rName)
+                    return m?.status == .alive && m?.endpoint == newEndpoint
+                }
+            }, step: .milliseconds(100), limit: .seconds(300))
+        let oldDead = sim.declarationTimes(of: oldEndpoint, by: others)
+        #expect(accepted != nil, "the restarted member was not accepted everywhere")
+        if let accepted, let firstDead = oldDead.values.min() {
+            #expect(accepted - firstDead >= Self.lan.gossipToTheDeadTime, "a new key was taken before the wait")
+        }
+        #expect(sim.falseDeaths.isEmpty, "healthy members declared dead: \(sim.falseDeaths.prefix(3))")
+        report(
+            "restart-new-key", sim, watch,
+            [
+                ("members", "\(n)"), ("restart-after-crash", "2s"),
+                ("old-dead-everywhere-after-crash", "\(fmt(((oldDead.values.max() ?? crashAt) - crashAt).seconds, 1))s"),
+                ("new-accepted-everywhere-after-crash", accepted.map { "\(fmt(($0 - crashAt).seconds, 1))s" } ?? "never"),
+                ("forged-refusals", "\(sim.statistics.forged)"),
+            ])
+    }
+
     /// A member misses every payload delta of another (they are stripped
     /// from all datagrams it receives); push/pull anti-entropy brings it the
     /// latest payload within one push/pull interval.

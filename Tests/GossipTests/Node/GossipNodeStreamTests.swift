@@ -111,7 +111,9 @@ import Testing
             var message: [UInt8]?
             for frame in frames { message = try assembler.add(try reader.open(frame, at: GossipNode.wallClockMilliseconds)) }
             let answer = try WireCodec.decodeStreamMessage(try #require(message))
-            #expect(answer == .payloadResponse(owner: "node-a", payload: payload))
+            // The node signed what it published (`MemberIdentity`).
+            #expect(answer == .payloadResponse(owner: "node-a", payload: await a.payload(of: "node-a")))
+            #expect(await a.payload(of: "node-a")?.bytes == payload.bytes)
             #expect(await a.pendingAnswers.isEmpty)
         }
     }

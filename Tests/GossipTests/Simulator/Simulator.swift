@@ -63,6 +63,10 @@ final class Simulator {
         let name: String
         var seeds: [Int]
         var process: Int
+        /// The member's signing key: by default one per name, kept across
+        /// restarts (an identity key file); `restart(newIdentity:)` draws a
+        /// new one (a process without a key file).
+        var identity: MemberIdentity? = nil
     }
 
     struct Stream {
@@ -187,7 +191,7 @@ final class Simulator {
         let endpoint = SWIM.Endpoint(host: "10.\(id >> 16 & 255).\(id >> 8 & 255).\(id & 255)", port: 7946)
         let instance = SWIM.Instance(
             settings: settings, name: slots[slot].name, endpoint: endpoint, metadata: metadata,
-            identity: .named(slots[slot].name), incarnation: incarnation, hasSeeds: !slots[slot].seeds.isEmpty, merge: configuration.merge,
+            identity: slots[slot].identity ?? .named(slots[slot].name), incarnation: incarnation, hasSeeds: !slots[slot].seeds.isEmpty, merge: configuration.merge,
             seed: random.next(), now: now)
         let process = Process(id: id, slot: slot, endpoint: endpoint, instance: instance)
         processes.append(process)
@@ -206,9 +210,14 @@ final class Simulator {
     }
 
     /// A new process for the slot: same name, new endpoint, fresh state.
-    func restart(_ slot: Int, seeds: [Int], incarnation: SWIM.Incarnation = 0) {
+    func restart(_ slot: Int, seeds: [Int], incarnation: SWIM.Incarnation = 0, newIdentity: Bool = false) {
         if process(slot).isRunning { crash(slot) }
         slots[slot].seeds = seeds
+        if newIdentity {
+            var seed: [UInt8] = []
+            for _ in 0..<4 { withUnsafeBytes(of: random.next()) { seed += $0 } }
+            slots[slot].identity = MemberIdentity(seed: seed)
+        }
         startProcess(slot: slot, metadata: [:], incarnation: incarnation)
     }
 
