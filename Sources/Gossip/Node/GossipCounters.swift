@@ -64,6 +64,7 @@ struct GossipCounters: Sendable {
             case .malformed: statistics.rejectedMalformed += 1
             case .implausible: statistics.rejectedImplausible += 1
             case .forged: statistics.rejectedForged += 1
+            case .capacity: statistics.rejectedCapacity += 1
             }
             series.rejected[reason]?.increment()
         case .socketReopened:

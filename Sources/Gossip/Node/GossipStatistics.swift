@@ -19,6 +19,8 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
     public var rejectedImplausible = 0
     /// News of a member's own state that it did not sign with its pinned key.
     public var rejectedForged = 0
+    /// News of new members dropped over `SWIM.Limits.maximumMembers`.
+    public var rejectedCapacity = 0
     /// Inbound streams closed on accept, over a cap of `StreamLimits`.
     public var streamsRefused = 0
     /// Times the UDP socket was reopened after an error closed it.
@@ -46,6 +48,7 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
         rejectedMalformed = try count(.rejectedMalformed)
         rejectedImplausible = try count(.rejectedImplausible)
         rejectedForged = try count(.rejectedForged)
+        rejectedCapacity = try count(.rejectedCapacity)
         streamsRefused = try count(.streamsRefused)
         socketReopens = try count(.socketReopens)
         sendFailures = try count(.sendFailures)
@@ -53,6 +56,6 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
 
     /// Everything rejected, whatever the reason.
     public var rejected: Int {
-        rejectedUnauthenticated + rejectedReplayed + rejectedMalformed + rejectedImplausible + rejectedForged
+        rejectedUnauthenticated + rejectedReplayed + rejectedMalformed + rejectedImplausible + rejectedCapacity + rejectedForged
     }
 }

@@ -31,6 +31,9 @@ extension SWIM {
         /// News about `name` that `name` did not sign, or signed with a key
         /// other than the one pinned to it, was dropped (`what` says which).
         case forged(name: String, what: String)
+        /// News of a new member `name` was dropped: this instance already
+        /// knows `Limits.maximumMembers` members.
+        case overCapacity(name: String)
     }
 
     /// Everything that can happen to an instance.

@@ -37,6 +37,12 @@ extension SWIM.Instance {
         }
         guard var member = members[state.name] else {
             guard Self.isPlausible(state.incarnation, of: state.name, known: nil, &out) else { return }
+            // At the cap (ourselves included) only known members' news is
+            // taken; reaping dead and left members makes room (`SWIM.Limits`).
+            guard members.count + 1 < settings.limits.maximumMembers else {
+                out.append(.notify(.overCapacity(name: state.name)))
+                return
+            }
             guard RecordSignature.verifies(alive: state) else {
                 out.append(.notify(.forged(name: state.name, what: "alive record with a bad signature")))
                 return

@@ -18,6 +18,8 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
     /// News of a member's own state (alive record, payload, delta, leave)
     /// that the member did not sign with the key pinned to its name.
     case forged(name: String, what: String)
+    /// News of a new member while `SWIM.Limits.maximumMembers` are known.
+    case capacity(name: String)
 
     /// The counter a rejection is counted under.
     enum Reason: String, Sendable, CaseIterable {
@@ -27,6 +29,8 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case malformed
         case implausible
         case forged
+        /// A new member over the members cap.
+        case capacity
     }
 
     var reason: Reason {
@@ -36,6 +40,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case .malformed: .malformed
         case .implausible: .implausible
         case .forged: .forged
+        case .capacity: .capacity
         }
     }
 
@@ -48,6 +53,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case .malformed(let why): why
         case .implausible(let name, let incarnation): "news about \(name) at incarnation \(incarnation), beyond SWIM.Limits"
         case .forged(let name, let what): "\(what), about \(name)"
+        case .capacity(let name): "news of new member \(name), over the members cap"
         }
     }
 }

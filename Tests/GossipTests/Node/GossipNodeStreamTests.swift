@@ -85,6 +85,7 @@ import Testing
         case .malformed: s.rejectedMalformed
         case .implausible: s.rejectedImplausible
         case .forged: s.rejectedForged
+        case .capacity: s.rejectedCapacity
         }
     }
 

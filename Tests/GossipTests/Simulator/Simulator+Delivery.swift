@@ -180,7 +180,7 @@ extension Simulator {
             p.knownCount -= 1
         case .forged:
             statistics.forged += 1
-        case .payloadChanged, .implausibleIncarnation:
+        case .payloadChanged, .implausibleIncarnation, .overCapacity:
             break
         }
     }
