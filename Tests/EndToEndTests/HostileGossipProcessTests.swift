@@ -163,7 +163,7 @@ import Musl
         }
 
         // A payload of 8 MiB, eight times what a member may hold
-        // (`SWIM.Settings.maximumPayloadSize`), in a push/pull the codec
+        // (`SWIM.Limits.maximumPayloadSize`), in a push/pull the codec
         // accepts: answered, but the payload is not kept.
         let huge = SWIM.Payload(generation: 7, bytes: (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
         let pushPull = SWIM.StreamMessage.pushPull(

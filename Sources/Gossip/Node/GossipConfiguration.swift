@@ -52,12 +52,17 @@ public struct GossipConfiguration: Sendable {
     }
 
     public static let defaultPort: UInt16 = 7946
+    /// 120 s: clock skew between members, kept short so that a captured
+    /// message cannot be replayed for long.
+    public static let defaultReplayWindowMilliseconds: UInt64 = 120_000
+    /// 10 s: connect, request and answer, even for a 16 MiB push/pull.
+    public static let defaultStreamTimeout: Duration = .seconds(10)
 
     public init(
         name: String, bindAddress: SWIM.Endpoint = .init(host: "0.0.0.0", port: defaultPort),
         advertiseAddress: SWIM.Endpoint? = nil, seeds: [String] = [], settings: SWIM.Settings = .lan,
         keyring: Keyring, label: String = "gossip-mirror", metadata: SWIM.Metadata = [:],
-        replayWindowMilliseconds: UInt64 = 120_000, streamTimeout: Duration = .seconds(10),
+        replayWindowMilliseconds: UInt64 = defaultReplayWindowMilliseconds, streamTimeout: Duration = defaultStreamTimeout,
         leaveTimeout: Duration = .seconds(2), streamLimits: StreamLimits = StreamLimits(), merge: SWIM.PayloadMerge? = nil
     ) {
         self.name = name

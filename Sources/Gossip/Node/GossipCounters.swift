@@ -63,6 +63,7 @@ struct GossipCounters: Sendable {
             case .replayed: statistics.rejectedReplayed += 1
             case .malformed: statistics.rejectedMalformed += 1
             case .implausible: statistics.rejectedImplausible += 1
+            case .capacity: statistics.rejectedCapacity += 1
             }
             series.rejected[reason]?.increment()
         case .socketReopened:

@@ -31,7 +31,8 @@ public enum GossipMetrics {
         streamsRefused: "Inbound gossip streams closed on accept, over a cap.",
         streamsFailed: "Gossip stream exchanges that failed, either way (timeout, refused, no valid answer).",
         socketReopens: "Times the gossip UDP socket was reopened after an error closed it.",
-        rejected: "Gossip messages dropped: unauthenticated (wrong key or label), replayed, malformed, or implausible.",
+        rejected:
+            "Gossip messages dropped: unauthenticated (wrong key or label), replayed, malformed, implausible, or over the members cap (capacity).",
         members: "Members by state, as this node sees them.",
         localHealthScore:
             "Lifeguard's local health multiplier: 0 is healthy; rising means this node is slow to process gossip.",

@@ -52,6 +52,9 @@ extension GossipNode {
             logger.notice("refuted a suspicion about this node", metadata: ["incarnation": "\(incarnation)"])
         case .implausibleIncarnation(let name, let incarnation):
             reject(.implausible(name: name, incarnation: incarnation), from: "gossip")
+        case .overCapacity(let name):
+            reject(.capacity(name: name), from: "gossip")
+            warnOverCapacity(name)
         case .payloadChanged:
             break
         }
@@ -65,6 +68,23 @@ extension GossipNode {
         logger.debug(
             "rejected message", metadata: ["from": "\(source)", "reason": "\(rejection.reason.rawValue)", "error": "\(rejection)"])
     }
+
+    /// The members cap is a state, not an event: while it lasts, every
+    /// gossip round may bring news of the same refused members, so it is
+    /// logged once per `capacityWarningInterval` (the counter has them all).
+    func warnOverCapacity(_ name: String) {
+        let at = now
+        if let last = capacityWarnedAt, at - last < Self.capacityWarningInterval { return }
+        capacityWarnedAt = at
+        logger.warning(
+            "members cap reached: news of new members is dropped until dead or left members are reaped",
+            metadata: [
+                "member": "\(name)", "cap": "\(configuration.settings.limits.maximumMembers)",
+                "refused": "\(counters.statistics.rejectedCapacity)",
+            ])
+    }
+
+    static let capacityWarningInterval: Duration = .seconds(60)
 
     // MARK: Timers
 

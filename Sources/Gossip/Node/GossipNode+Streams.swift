@@ -82,7 +82,7 @@ extension GossipNode {
     /// as chunks of the same exchange.
     private func answer(_ body: [UInt8], streamID: UInt64, from source: SWIM.Endpoint) async -> [[UInt8]]? {
         let request: SWIM.StreamMessage
-        do { request = try WireCodec.decodeStreamMessage(body) } catch {
+        do { request = try WireCodec.decodeStreamMessage(body, maximumMembers: memberCap) } catch {
             reject(.malformed("\(error)"), from: "\(source)")
             return nil
         }
@@ -148,9 +148,12 @@ extension GossipNode {
         return sealChunks(WireCodec.encode(message), direction: .request, streamID: streamID)
     }
 
+    /// Push/pulls with more member records than this are malformed.
+    private var memberCap: Int { configuration.settings.limits.maximumMembers }
+
     private func receiveAnswer(_ body: [UInt8], to request: SWIM.StreamMessage, from endpoint: SWIM.Endpoint) async {
         do {
-            await handle(.streamReply(try WireCodec.decodeStreamMessage(body), from: endpoint))
+            await handle(.streamReply(try WireCodec.decodeStreamMessage(body, maximumMembers: memberCap), from: endpoint))
         } catch {
             reject(.malformed("\(error)"), from: "\(endpoint)")
             await handle(.streamFailed(request, to: endpoint))

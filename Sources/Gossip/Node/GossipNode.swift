@@ -39,6 +39,8 @@ public actor GossipNode {
     var timerTarget = SWIM.Instant(nanoseconds: .max)
     /// Times the timer loop woke up (for tests: an idle node does not).
     var timerWakeups = 0
+    /// When the members cap was last logged (`warnOverCapacity`).
+    var capacityWarnedAt: SWIM.Instant?
 
     /// A node on real sockets (`NIOTransport`), bound when `run()` starts.
     public init(configuration: GossipConfiguration, logger: Logger = Logger(label: "gossip")) throws {
@@ -54,6 +56,7 @@ public actor GossipNode {
         do { try WireCodec.validate(metadata: configuration.metadata) } catch {
             throw StartError.invalidMetadata("\(error)")
         }
+        if let problem = configuration.settings.limits.problem() { throw StartError.invalidLimits(problem) }
         self.configuration = configuration
         self.logger = logger
         self.transport = transport
@@ -81,6 +84,8 @@ public actor GossipNode {
         /// The member name breaks `SWIM.MemberName` (escaped for display).
         case invalidName(String)
         case invalidMetadata(String)
+        /// `SWIM.Limits.problem()`.
+        case invalidLimits(String)
         /// Binding the gossip socket failed (`what`: protocol and address).
         case bindFailed(String, String)
 
@@ -90,6 +95,7 @@ public actor GossipNode {
             case .invalidAddress(let a): "\(a) is not an IP address; use an IP literal or a name that resolves"
             case .invalidName(let name): "\"\(name)\" is not a valid member name: \(SWIM.MemberName.rule)"
             case .invalidMetadata(let why): "member metadata cannot be gossiped: \(why)"
+            case .invalidLimits(let why): "invalid gossip limits: \(why)"
             case .bindFailed(let what, let why): "cannot bind the gossip socket (\(what)): \(why)"
             }
         }

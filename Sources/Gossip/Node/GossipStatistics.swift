@@ -17,6 +17,8 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
     public var rejectedMalformed = 0
     /// Updates dropped for an incarnation beyond `SWIM.Limits`.
     public var rejectedImplausible = 0
+    /// News of new members dropped over `SWIM.Limits.maximumMembers`.
+    public var rejectedCapacity = 0
     /// Inbound streams closed on accept, over a cap of `StreamLimits`.
     public var streamsRefused = 0
     /// Times the UDP socket was reopened after an error closed it.
@@ -43,11 +45,14 @@ public struct GossipStatistics: Sendable, Hashable, Codable {
         rejectedReplayed = try count(.rejectedReplayed)
         rejectedMalformed = try count(.rejectedMalformed)
         rejectedImplausible = try count(.rejectedImplausible)
+        rejectedCapacity = try count(.rejectedCapacity)
         streamsRefused = try count(.streamsRefused)
         socketReopens = try count(.socketReopens)
         sendFailures = try count(.sendFailures)
     }
 
     /// Everything rejected, whatever the reason.
-    public var rejected: Int { rejectedUnauthenticated + rejectedReplayed + rejectedMalformed + rejectedImplausible }
+    public var rejected: Int {
+        rejectedUnauthenticated + rejectedReplayed + rejectedMalformed + rejectedImplausible + rejectedCapacity
+    }
 }

@@ -28,6 +28,9 @@ extension SWIM {
         /// News about `name` at an incarnation beyond `SWIM.Limits` (above
         /// the ceiling, or too far above the one held) was dropped.
         case implausibleIncarnation(name: String, incarnation: Incarnation)
+        /// News of a new member `name` was dropped: this instance already
+        /// knows `Limits.maximumMembers` members.
+        case overCapacity(name: String)
     }
 
     /// Everything that can happen to an instance.

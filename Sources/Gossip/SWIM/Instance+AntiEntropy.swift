@@ -147,7 +147,7 @@ extension SWIM.Instance {
     }
 
     mutating func store(_ payload: SWIM.Payload, of owner: String, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
-        guard owner != myself.name, var member = members[owner], payload.bytes.count <= settings.maximumPayloadSize,
+        guard owner != myself.name, var member = members[owner], payload.bytes.count <= settings.limits.maximumPayloadSize,
             payload.generation > (payloads[owner]?.generation ?? 0)
         else { return }
         payloads[owner] = payload

@@ -30,6 +30,12 @@ extension SWIM.Instance {
         }
         guard var member = members[state.name] else {
             guard Self.isPlausible(state.incarnation, of: state.name, known: nil, &out) else { return }
+            // At the cap (ourselves included) only known members' news is
+            // taken; reaping dead and left members makes room (`SWIM.Limits`).
+            guard members.count + 1 < settings.limits.maximumMembers else {
+                out.append(.notify(.overCapacity(name: state.name)))
+                return
+            }
             let member = SWIM.Member(
                 name: state.name, endpoint: state.endpoint, incarnation: state.incarnation, status: .alive,
                 metadata: state.metadata, payloadGeneration: 0, statusChangedAt: now)

@@ -63,8 +63,9 @@ extension SWIM {
         /// Members that left are forgotten after this long.
         public var leftMemberRetention: Duration
 
-        /// Largest payload accepted from a member, in bytes.
-        public var maximumPayloadSize: Int
+        /// Bounds on what peers send (members held, payload size); see
+        /// `SWIM.Limits` for each default and its reason.
+        public var limits: Limits
 
         /// The `lan` profile: a data centre or a site LAN. Probe every 1 s with
         /// a 500 ms timeout; gossip every 200 ms to 3 members; push/pull every
@@ -90,7 +91,7 @@ extension SWIM {
             seedRefreshInterval: .seconds(60),
             deadMemberRetention: .seconds(3600),
             leftMemberRetention: .seconds(300),
-            maximumPayloadSize: 1 << 20
+            limits: .default
         )
 
         /// The `wan` (edge) profile: slow, lossy or metered links. Probe every

@@ -15,6 +15,8 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
     case malformed(String)
     /// News at an incarnation beyond `SWIM.Limits`.
     case implausible(name: String, incarnation: SWIM.Incarnation)
+    /// News of a new member while `SWIM.Limits.maximumMembers` are known.
+    case capacity(name: String)
 
     /// The counter a rejection is counted under.
     enum Reason: String, Sendable, CaseIterable {
@@ -23,6 +25,8 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case replayed
         case malformed
         case implausible
+        /// A new member over the members cap.
+        case capacity
     }
 
     var reason: Reason {
@@ -31,6 +35,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case .stale, .beforeStart, .replayed: .replayed
         case .malformed: .malformed
         case .implausible: .implausible
+        case .capacity: .capacity
         }
     }
 
@@ -42,6 +47,7 @@ enum Rejection: Error, Sendable, CustomStringConvertible {
         case .replayed: "nonce seen before"
         case .malformed(let why): why
         case .implausible(let name, let incarnation): "news about \(name) at incarnation \(incarnation), beyond SWIM.Limits"
+        case .capacity(let name): "news of new member \(name), over the members cap"
         }
     }
 }

@@ -7,13 +7,12 @@
 /// fill a packet up to its byte budget.
 public enum WireCodec {
     public static let version: UInt8 = 1
-    /// Largest plaintext datagram accepted (a UDP datagram's maximum).
-    public static let maximumPacketSize = 65_507
-    /// Largest metadata map, encoded.
-    public static let maximumMetadataSize = 512
-    /// Largest stream message accepted: payloads of a few hundred KiB per
-    /// member plus member records.
-    public static let maximumStreamMessageSize = 16 << 20
+    /// Largest plaintext datagram accepted (`SWIM.Limits`, with the reasons).
+    public static let maximumPacketSize = SWIM.Limits.maximumPacketSize
+    /// Largest metadata map, encoded (`SWIM.Limits`).
+    public static let maximumMetadataSize = SWIM.Limits.maximumMetadataSize
+    /// Largest stream message accepted (`SWIM.Limits`).
+    public static let maximumStreamMessageSize = SWIM.Limits.maximumStreamMessageSize
     /// Bytes of a packet budget kept for sealing (version, key id, nonce,
     /// timestamp, authentication tag) so that sealed packets stay in budget.
     public static let envelopeReserve = 64
@@ -118,7 +117,11 @@ public enum WireCodec {
         return w.bytes
     }
 
-    public static func decodeStreamMessage(_ bytes: [UInt8]) throws(WireError) -> SWIM.StreamMessage {
+    /// A push/pull carrying more than `maximumMembers` member records is
+    /// malformed, refused before a record beyond the cap is read.
+    public static func decodeStreamMessage(
+        _ bytes: [UInt8], maximumMembers: Int = SWIM.Limits.default.maximumMembers
+    ) throws(WireError) -> SWIM.StreamMessage {
         guard bytes.count <= maximumStreamMessageSize else { throw .tooLarge(bytes.count) }
         var r = ByteReader(bytes)
         let v = try r.readUInt8()
@@ -131,6 +134,7 @@ public enum WireCodec {
             let from = try readSender(&r)
             // A member record takes at least 1+1+1+2+8+1+2+8 bytes.
             let count = try r.readCount(minimumItemSize: 24)
+            guard count <= maximumMembers else { throw .invalid("push/pull of \(count) members, over the cap of \(maximumMembers)") }
             var members: [SWIM.MemberState] = []
             members.reserveCapacity(count)
             for _ in 0..<count { members.append(try readState(&r)) }

@@ -112,6 +112,16 @@ struct Run: AsyncParsableCommand {
     @OptionGroup(title: "Cold pulls (one upstream fetch per blob for the cluster)")
     var coldPullOptions: ColdPullOptions
 
+    @OptionGroup(title: "Gossip limits (what a peer may make this node hold)")
+    var gossipLimits: GossipLimitsOptions
+
+    /// The profile's protocol settings with the configured limits.
+    var gossipSettings: SWIM.Settings {
+        var settings = SWIM.Settings.profile(named: profile) ?? .lan
+        settings.limits = gossipLimits.limits
+        return settings
+    }
+
     func validate() throws {
         guard SWIM.Settings.profile(named: profile) != nil else { throw ValidationError("--profile must be lan or wan") }
         guard ["containerd", "oci-layout"].contains(store) else { throw ValidationError("--store must be containerd or oci-layout") }
@@ -221,7 +231,7 @@ struct Run: AsyncParsableCommand {
             store: store, configuration: .init(registryFilter: registryConfiguration.tagPolicy.filter), logger: logger)
         let configuration = GossipConfiguration(
             name: memberName, bindAddress: bind, advertiseAddress: advertise, seeds: join,
-            settings: SWIM.Settings.profile(named: profile)!, keyring: keyring, label: clusterLabel,
+            settings: gossipSettings, keyring: keyring, label: clusterLabel,
             metadata: ["registry": registryAddr],
             merge: { base, delta in SummaryDelta.apply(delta, to: base) })
         let node: GossipNode
@@ -294,6 +304,7 @@ struct Run: AsyncParsableCommand {
             configuration ok (gossip-mirror \(BuildInfo.description))
             name: \(name ?? ProcessInfo.processInfo.hostName)
             gossip: \(gossipAddr), advertised as \(advertiseAddr ?? "derived"), profile \(profile), label \(clusterLabel)
+            gossip limits: \(gossipLimits.limits.maximumMembers) members, payloads up to \(gossipLimits.limits.maximumPayloadSize) bytes
             join: \(join.isEmpty ? "none" : join.joined(separator: ", "))
             keys: \(keyring.keys.count) (ids \(keyring.keys.map { String($0.id) }.joined(separator: ", ")))
             registry: \(registryAddr); status: \(statusAddr); trusted networks: \(routing.trustedNetworks.map(\.description).joined(separator: ", "))

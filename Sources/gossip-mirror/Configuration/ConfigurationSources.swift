@@ -31,7 +31,7 @@ enum ConfigurationSources {
     /// Options each subcommand accepts from the environment or a file.
     static let options: [String: [Option]] = [
         "run": Run.configurableOptions + ContainerdHostsOptions.configurableOptions + RoutingOptions.configurableOptions
-            + HTTPOptions.configurableOptions + ColdPullOptions.configurableOptions,
+            + HTTPOptions.configurableOptions + ColdPullOptions.configurableOptions + GossipLimitsOptions.configurableOptions,
         "configure-containerd": ConfigureContainerd.configurableOptions,
         "configure-containers": ConfigureContainers.configurableOptions,
         "cleanup": Cleanup.configurableOptions,

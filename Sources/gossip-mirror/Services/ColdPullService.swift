@@ -28,7 +28,7 @@ struct ColdPullService: Service {
             switch event {
             case .memberChanged, .memberRemoved:
                 coldPull.update(members: await node.members)
-            case .payloadChanged, .nameConflict, .refuted, .implausibleIncarnation:
+            case .payloadChanged, .nameConflict, .refuted, .implausibleIncarnation, .overCapacity:
                 break
             }
         }

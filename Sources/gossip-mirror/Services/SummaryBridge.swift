@@ -60,7 +60,7 @@ struct SummaryBridge: Service {
                 }
             case .memberChanged, .memberRemoved:
                 peers.update(members: await node.members)
-            case .nameConflict, .refuted, .implausibleIncarnation:
+            case .nameConflict, .refuted, .implausibleIncarnation, .overCapacity:
                 break
             }
         }

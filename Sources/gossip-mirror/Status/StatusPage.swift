@@ -29,7 +29,7 @@ enum StatusPage {
             members: \(r.members.count) known, \(alive) alive; local health \(r.localHealth)
             gossip: \(r.gossip.packetsSent) packets sent, \(r.gossip.packetsReceived) received, \(r.gossip.rejected) rejected \
             (\(r.gossip.rejectedUnauthenticated) unauthenticated, \(r.gossip.rejectedReplayed) replayed, \(r.gossip.rejectedMalformed) malformed, \
-            \(r.gossip.rejectedImplausible) implausible), \(r.gossip.sendFailures) refused by the kernel, \
+            \(r.gossip.rejectedImplausible) implausible, \(r.gossip.rejectedCapacity) over the members cap), \(r.gossip.sendFailures) refused by the kernel, \
             \(r.gossip.streamsRefused) streams refused over the caps
             \(ratios)
 

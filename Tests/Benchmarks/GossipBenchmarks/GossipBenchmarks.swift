@@ -39,7 +39,7 @@ let benchmarks: @Sendable () -> Void = {
             for _ in benchmark.scaledIterations {
                 out.withUnsafeMutableBufferPointer { o in
                     _ = crypto_aead_xchacha20poly1305_ietf_encrypt(
-                        o.baseAddress, &written, body, UInt64(body.count), nil, 0, nil, nonce, key)
+                        o.baseAddress!, &written, body, UInt64(body.count), nil, 0, nil, nonce, key)
                 }
                 blackHole(written)
             }

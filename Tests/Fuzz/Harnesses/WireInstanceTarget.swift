@@ -36,8 +36,11 @@ enum WireInstanceFuzzing {
     static func run(_ bytes: [UInt8]) throws(PropertyViolation) {
         var input = FuzzInput(bytes)
         var now = SWIM.Instant(nanoseconds: 1_000_000_000)
+        // A small members cap, so that inputs reach it (`SWIM.Limits`).
+        var settings = SWIM.Settings.lan
+        settings.limits.maximumMembers = 8
         var instance = SWIM.Instance(
-            settings: .lan, name: "node-0", endpoint: myself, metadata: ["registry": "10.0.0.1:5000"],
+            settings: settings, name: "node-0", endpoint: myself, metadata: ["registry": "10.0.0.1:5000"],
             hasSeeds: true, merge: { base, delta in SummaryDelta.apply(delta, to: base) }, seed: 1, now: now)
         var streamID: UInt64 = 0
         while !input.isExhausted {
@@ -83,6 +86,8 @@ enum WireInstanceFuzzing {
             try require(instance.myself.incarnation >= incarnation,
                     "own incarnation went from \(incarnation) to \(instance.myself.incarnation)")
             for directive in directives { try check(directive, settings: instance.settings) }
+            try require(instance.allMembers.count <= settings.limits.maximumMembers,
+                    "\(instance.allMembers.count) members known, over the cap of \(settings.limits.maximumMembers)")
         }
     }
 

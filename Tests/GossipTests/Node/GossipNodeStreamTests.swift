@@ -84,6 +84,7 @@ import Testing
         case .replayed: s.rejectedReplayed
         case .malformed: s.rejectedMalformed
         case .implausible: s.rejectedImplausible
+        case .capacity: s.rejectedCapacity
         }
     }
 

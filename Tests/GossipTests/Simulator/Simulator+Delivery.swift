@@ -178,7 +178,7 @@ extension Simulator {
             statistics.nameConflicts += 1
         case .memberRemoved:
             p.knownCount -= 1
-        case .payloadChanged, .implausibleIncarnation:
+        case .payloadChanged, .implausibleIncarnation, .overCapacity:
             break
         }
     }
