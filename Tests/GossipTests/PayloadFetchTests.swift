@@ -105,7 +105,7 @@ import Testing
             now = sentAt[0]
             _ = me.handle(.streamFailed(request, to: Self.ownerEndpoint), at: now)
             let wait = SWIM.Instance.payloadFetchBackoff(failures: failures)
-            #expect(Self.run(&me, from: now, until: now + wait - .milliseconds(1)).isEmpty, "not before \(wait) after failure \(failures)")
+            #expect(Self.run(&me, from: now, until: now + (wait - .milliseconds(1))).isEmpty, "not before \(wait) after failure \(failures)")
             sentAt = Self.run(&me, from: now, until: now + wait + spread).map(\.0)
         }
         #expect(me.payloadFetchFailures[Self.owner] == 4)
