@@ -15,6 +15,8 @@ packages=(
   iproute2               # network namespaces, veth, bridges, tc
   nftables               # partitions and blocked upstreams in scenarios
   nginx-light            # the sendfile baseline of the benchmarks
+  wrk                    # load benchmark (scripts/bench/load.sh): GETs
+  apache2-utils          # ab: the load benchmark's HEADs (wrk cannot measure HEAD)
   procps psmisc          # ps/pkill for cleanup
   gzip tar curl ca-certificates
   jq                     # the demo reads the nodes' --json answers

@@ -6,7 +6,7 @@
 # long each took, and what failed.
 #
 #   scripts/bench/run.sh [--only NAME,...] [--skip NAME,...] [--quick]
-#                        [--no-build] [--no-docs] [--list]
+#                        [--no-build] [--no-docs] [--list] [--dry-run]
 #
 #   --only / --skip  a subset, by the names --list prints
 #   --quick          fewer rounds and smaller sizes everywhere (minutes, not
@@ -16,6 +16,8 @@
 #   --no-build       use the build already made (.build-bench)
 #   --no-docs        print results only
 #   --list           the benchmarks, in the order they run, with their scripts
+#   --dry-run        print what the selection would run (each script with its
+#                    arguments and environment) and stop
 #
 # Needs root (containerd, network namespaces) and the packages of
 # scripts/install-deps.sh. Logs go to .build-bench/logs/NAME.log. A benchmark
@@ -40,7 +42,7 @@ BENCHMARKS=(
   "scale|scripts/bench/scale.sh|one real node in a 1000-member cluster, every member advertising 10,000 digests"
 )
 
-ONLY="" SKIP="" QUICK=0 BUILD=1 DOCS=1 DOCS_SET=0 LIST=0
+ONLY="" SKIP="" QUICK=0 BUILD=1 DOCS=1 DOCS_SET=0 LIST=0 DRY=0
 while (($#)); do
   case $1 in
     --only) ONLY=$2; shift 2 ;;
@@ -50,7 +52,8 @@ while (($#)); do
     --no-docs) DOCS=0 DOCS_SET=1; shift ;;
     --docs) DOCS=1 DOCS_SET=1; shift ;;
     --list) LIST=1; shift ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    --dry-run) DRY=1; shift ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -72,31 +75,6 @@ selected() {  # NAME
 for name in ${ONLY//,/ } ${SKIP//,/ }; do
   printf '%s\n' "${BENCHMARKS[@]}" | grep -q "^$name|" || { echo "no benchmark named $name (try --list)" >&2; exit 2; }
 done
-[ "$(id -u)" = 0 ] || { echo "run it as root: containerd and network namespaces need it" >&2; exit 1; }
-
-export SCRATCH=${SCRATCH:-.build-bench}
-# Package.resolved as committed, whatever the scripts' resolutions with the
-# benchmark targets do to it (they put it back themselves, but two at once may not).
-RESOLVED=$(mktemp)
-cp Package.resolved "$RESOLVED"
-trap 'cp "$RESOLVED" Package.resolved; rm -f "$RESOLVED"; [ -z "${SIM_PID:-}" ] || kill "$SIM_PID" 2>/dev/null || true' EXIT
-LOGS=$ROOT/$SCRATCH/logs
-mkdir -p "$LOGS"
-export BENCH_QUICK=$QUICK
-STARTED=$(date -u '+%Y-%m-%d %H:%M UTC') LOAD_BEFORE=$(bench_load) T0=$SECONDS
-
-# ---------------------------------------------------------------- build
-BUILD_SECONDS=""
-if [ "$BUILD" = 1 ]; then
-  bench_build || exit 1
-  BUILD_SECONDS=$BENCH_BUILD_SECONDS
-fi
-# GOSSIP_MIRROR_BIN (and BENCH_TESTS_BUNDLE, report.sh) name another build's binary and tests.
-export GOSSIP_MIRROR_BIN=${GOSSIP_MIRROR_BIN:-$ROOT/$SCRATCH/release/gossip-mirror}
-export GM_BIN=$GOSSIP_MIRROR_BIN
-[ -x "$GOSSIP_MIRROR_BIN" ] || { echo "no binary at $GOSSIP_MIRROR_BIN (build without --no-build first)" >&2; exit 1; }
-
-# ---------------------------------------------------------------- runs
 # Arguments for each script: ours take --no-build, --no-docs and --quick;
 # the others take what they take (cold-pull.sh and idle-cpu.sh print their
 # results and write no section), and their quick knobs are mapped here.
@@ -121,6 +99,41 @@ environment() {  # NAME -> VAR=VALUE lines for the quick mode of the others' scr
   esac
 }
 
+if [ "$DRY" = 1 ]; then
+  for b in "${BENCHMARKS[@]}"; do
+    IFS='|' read -r name script what <<<"$b"
+    selected "$name" || continue
+    mapfile -t args < <(arguments "$name")
+    mapfile -t envs < <(environment "$name")
+    echo "$name: ${envs[*]:+${envs[*]} }$script ${args[*]}$([ -x "$script" ] || echo ' (not in this checkout)')"
+  done
+  exit 0
+fi
+[ "$DRY" = 1 ] || [ "$(id -u)" = 0 ] || { echo "run it as root: containerd and network namespaces need it" >&2; exit 1; }
+
+export SCRATCH=${SCRATCH:-.build-bench}
+# Package.resolved as committed, whatever the scripts' resolutions with the
+# benchmark targets do to it (they put it back themselves, but two at once may not).
+RESOLVED=$(mktemp)
+cp Package.resolved "$RESOLVED"
+trap 'cp "$RESOLVED" Package.resolved; rm -f "$RESOLVED"; [ -z "${SIM_PID:-}" ] || kill "$SIM_PID" 2>/dev/null || true' EXIT
+LOGS=$ROOT/$SCRATCH/logs
+mkdir -p "$LOGS"
+export BENCH_QUICK=$QUICK
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC') LOAD_BEFORE=$(bench_load) T0=$SECONDS
+
+# ---------------------------------------------------------------- build
+BUILD_SECONDS=""
+if [ "$BUILD" = 1 ]; then
+  bench_build || exit 1
+  BUILD_SECONDS=$BENCH_BUILD_SECONDS
+fi
+# GOSSIP_MIRROR_BIN (and BENCH_TESTS_BUNDLE, report.sh) name another build's binary and tests.
+export GOSSIP_MIRROR_BIN=${GOSSIP_MIRROR_BIN:-$ROOT/$SCRATCH/release/gossip-mirror}
+export GM_BIN=$GOSSIP_MIRROR_BIN
+[ -x "$GOSSIP_MIRROR_BIN" ] || { echo "no binary at $GOSSIP_MIRROR_BIN (build without --no-build first)" >&2; exit 1; }
+
+# ---------------------------------------------------------------- runs
 declare -A RESULT=() ELAPSED=()
 FAILED=0
 for b in "${BENCHMARKS[@]}"; do

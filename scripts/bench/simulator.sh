@@ -13,7 +13,11 @@
 #
 # Usage: scripts/bench/simulator.sh [--no-build] [--no-docs] [--quick]
 # Environment: SCRATCH (.build-bench), SIM_FILTER (a test name
-#   to run only some cells, e.g. "detection").
+#   to run only some cells, e.g. "detection"), SIM_FROM (files of earlier
+#   runs' output, space-separated: the tables are built from their
+#   [sim-bench] lines instead of running; for cells run separately, e.g.
+#   detection and steady state side by side in two processes; SIM_FROM_NOTE
+#   says how they were made, for the section).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
@@ -23,10 +27,16 @@ ROOT=$(pwd)
 bench_begin gm-sim "$@"
 
 
-echo "== simulator benchmarks (load average $LOAD_BEFORE)"
 t=$SECONDS
-GOSSIP_MIRROR_SIM_BENCH=1 "${BENCH_TESTS[@]}" \
-  --filter "SimulatorBenchmarks${SIM_FILTER:+.*$SIM_FILTER}" 2>&1 | tee "$WORK/out" | grep --line-buffered '^\[sim-bench\]\|✘\|error' || true
+if [ -n "${SIM_FROM:-}" ]; then
+  echo "== simulator benchmarks: the tables from $SIM_FROM"
+  # shellcheck disable=SC2086
+  cat $SIM_FROM >"$WORK/out"
+else
+  echo "== simulator benchmarks (load average $LOAD_BEFORE)"
+  GOSSIP_MIRROR_SIM_BENCH=1 "${BENCH_TESTS[@]}" \
+    --filter "SimulatorBenchmarks${SIM_FILTER:+.*$SIM_FILTER}" 2>&1 | tee "$WORK/out" | grep --line-buffered '^\[sim-bench\]\|✘\|error' || true
+fi
 RUN_SECONDS=$((SECONDS - t))
 grep -q '^\[sim-bench\]' "$WORK/out" || { echo "no [sim-bench] lines; the test output:" >&2; tail -n 40 "$WORK/out" >&2; exit 1; }
 if grep -q '✘' "$WORK/out"; then echo "some simulator benchmarks failed their checks (see above)" >&2; FAILED=1; else FAILED=0; fi
@@ -93,13 +103,25 @@ if det:
         first_p99 = (n - 1) * t * (1 - 0.01 ** (1 / (n - 1)))
         ml_min = 4 * max(1.0, math.log10(n)) * t
         ml_p99 = first_p99 + t + ml_min
-        out.append(f"**Detection p99 at 100 members on `lan`, no loss: {s(r['p99'])} measured; memberlist's expected value "
-                   f"for the same settings (its DefaultLANConfig: probe 1 s, SuspicionMult 4, SuspicionMaxTimeoutMult 6) is "
-                   f"{ml_p99:.2f} s** = the 99th percentile of the wait for the first probe of the crashed member "
-                   f"({first_p99:.2f} s: the first of 99 members probing it at uniformly random points of their 99 s round-robin "
-                   f"cycles) + the rest of that probe's period (1 s) + memberlist's suspicion timeout 4·log10(100)·1 s = "
-                   f"{ml_min:.0f} s once the k = 2 expected confirmations have come (without them {6 * ml_min:.0f} s). "
-                   f"Ratio measured ÷ memberlist's expectation: {ratio(r['p99'], ml_p99)}.\n")
+        ml_max = 6 * ml_min
+        ml_p99_max = first_p99 + t + ml_max
+        out.append(f"**Detection p99 at 100 members on `lan`, no loss: {s(r['p99'])} measured; memberlist's expected p99 "
+                   f"for the same settings is {ml_p99:.1f} s** (ratio {ratio(r['p99'], ml_p99)}). The derivation, with "
+                   f"memberlist's DefaultLANConfig, whose numbers the `lan` profile copies (ProbeInterval T = 1 s, ProbeTimeout "
+                   f"500 ms, IndirectChecks 3, SuspicionMult 4, SuspicionMaxTimeoutMult 6):\n")
+        out.append(f"- memberlist's suspicion timeout (`util.go` `suspicionTimeout`, `state.go`): "
+                   f"min = SuspicionMult × max(1, log10 n) × T = 4 × max(1, log10 100) × 1 s = {ml_min:.0f} s; "
+                   f"max = SuspicionMaxTimeoutMult × min = 6 × {ml_min:.0f} s = {ml_max:.0f} s; with c of the k = "
+                   f"SuspicionMult − 2 = 2 expected independent confirmations the timer is max − (max − min)·log(c + 1)/log(k + 1), "
+                   f"so {ml_min:.0f} s once both have come (the other 98 members probe the suspect about once a second between "
+                   f"them, so they come within a few seconds, well inside {ml_min:.0f} s);")
+        out.append(f"- before the timer starts: the wait for the first probe of the crashed member, whose 99th percentile is "
+                   f"{first_p99:.2f} s (each of the 99 others probes it once per round-robin cycle of 99 s at a uniformly random "
+                   f"phase: the minimum of 99 uniforms on [0, 99 s], quantile (n − 1)T·(1 − 0.01^(1/(n − 1)))), then the rest of "
+                   f"that probe's period (T = 1 s: memberlist suspects when the probe period ends without an ack);")
+        out.append(f"- expected p99 = {first_p99:.2f} + 1 + {ml_min:.0f} = {ml_p99:.1f} s; if no confirmation came, the bound "
+                   f"is {first_p99:.2f} + 1 + {ml_max:.0f} = {ml_p99_max:.1f} s. (The spread of the verdict afterwards is "
+                   f"the dissemination time, a fraction of a second.)\n")
 dis = sorted(rows.get("dissemination", []), key=key)
 if dis:
     out.append("### Dissemination of one delta\n")
@@ -149,7 +171,7 @@ timeout 4·max(1, log10 n) s to 6 times that. Every cell starts from a converged
 then sets the loss and lets 30 s pass. Figures are in simulated time, so the machine's load
 changes only how long the run takes.
 
-- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); run time $((RUN_SECONDS / 60)) min $((RUN_SECONDS % 60)) s ($(bench_load_note "$LOAD_BEFORE"))
+- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); $(if [ -n "${SIM_FROM:-}" ]; then echo "tables from runs made separately${SIM_FROM_NOTE:+: $SIM_FROM_NOTE}"; else echo "run time $((RUN_SECONDS / 60)) min $((RUN_SECONDS % 60)) s ($(bench_load_note "$LOAD_BEFORE"))"; fi)
 - Machine: $(bench_machine)
 - Commit: $(bench_commit)
 - Command: \`scripts/bench/simulator.sh\`$([ "$BENCH_QUICK" = 1 ] && echo ' --quick (shorter runs: a check, not the figures)')$([ -n "${BENCH_TESTS_BUNDLE:-}" ] && echo " with BENCH_TESTS_BUNDLE=${BENCH_TESTS_BUNDLE#"$ROOT"/} (the figures are in simulated time, the same from any build)")$([ -n "${SIM_MEMBER_HOURS:-}" ] && echo " SIM_MEMBER_HOURS=$SIM_MEMBER_HOURS")$([ -n "$BUILD_SECONDS" ] && echo "; the release build took $BUILD_SECONDS s")

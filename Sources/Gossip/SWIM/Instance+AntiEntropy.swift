@@ -1,7 +1,4 @@
 extension SWIM.Instance {
-    /// How long a payload fetch may be outstanding before it is retried.
-    static var payloadFetchRetry: Duration { .seconds(5) }
-
     mutating func antiEntropyTick(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         if now >= nextPushPullAt {
             nextPushPullAt = now + settings.pushPullInterval(members: groupSize)
@@ -95,16 +92,22 @@ extension SWIM.Instance {
         case .pushPull(_, let peer, let states, let payload):
             merge(states, sentBy: peer.name, payload: payload, now, &out)
         case .payloadResponse(let owner, let payload):
-            pendingPayloadFetches[owner] = nil
             if let payload { store(payload, of: owner, now, &out) }
+            // Not held at the generation we knew of: try again later.
+            if (payloads[owner]?.generation ?? 0) < (members[owner]?.payloadGeneration ?? 0) {
+                payloadFetchFailed(owner, now)
+            } else {
+                pendingPayloadFetches[owner] = nil
+                payloadFetchFailures[owner] = nil
+            }
         case .payloadRequest:
             break
         }
     }
 
-    mutating func streamFailed(_ message: SWIM.StreamMessage, to endpoint: SWIM.Endpoint) {
+    mutating func streamFailed(_ message: SWIM.StreamMessage, to endpoint: SWIM.Endpoint, _ now: SWIM.Instant) {
         pendingJoins.remove(endpoint)
-        if case .payloadRequest(let owner, _) = message { pendingPayloadFetches[owner] = nil }
+        if case .payloadRequest(let owner, _) = message { payloadFetchFailed(owner, now) }
     }
 
     /// Merges a remote view (memberlist `mergeState`). A remote "dead" only
@@ -158,6 +161,7 @@ extension SWIM.Instance {
             return
         }
         payloads[owner] = payload
+        payloadFetchFailures[owner] = nil
         if payload.generation > member.payloadGeneration {
             member.payloadGeneration = payload.generation
             store(member)
@@ -181,15 +185,6 @@ extension SWIM.Instance {
         if member.payloadGeneration > 0, member.payloadGeneration > (payloads[member.name]?.generation ?? 0) {
             requestPayload(of: member.name, now, &out)
         }
-    }
-
-    /// Fetches a member's whole payload from the member itself, at most one
-    /// request at a time per member.
-    mutating func requestPayload(of owner: String, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
-        guard let member = members[owner], member.status.isActive else { return }
-        if let since = pendingPayloadFetches[owner], now - since < Self.payloadFetchRetry { return }
-        pendingPayloadFetches[owner] = now
-        out.append(.openStream(.payloadRequest(owner: owner, generation: member.payloadGeneration), to: member.endpoint))
     }
 
     /// Publishes our own payload: small deltas are gossiped as they are;

@@ -112,6 +112,7 @@ extension SWIM.Instance {
             member.payloadGeneration = state.payloadGeneration
             payloads[state.name] = nil
             pendingPayloadFetches[state.name] = nil
+            payloadFetchesDue[state.name] = nil
         }
         member.incarnation = state.incarnation
         member.status = .alive
@@ -210,6 +211,7 @@ extension SWIM.Instance {
         store(member)
         suspicions[name] = nil
         pendingPayloadFetches[name] = nil
+        payloadFetchesDue[name] = nil
         if probe?.target == name { probe = nil }
         broadcasts.enqueue(.dead(name: name, incarnation: incarnation, from: accuser, signature: status == .left ? signature : []))
         out.append(.notify(.memberChanged(member.state, previous: previous)))

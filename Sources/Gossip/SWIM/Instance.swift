@@ -29,7 +29,13 @@ extension SWIM {
         public internal(set) var activeMemberCount = 0
         /// Payloads of other members that this node holds.
         var payloads: [String: Payload] = [:]
+        /// Payload fetches sent, by owner, and when.
         var pendingPayloadFetches: [String: Instant] = [:]
+        /// Payload fetches scheduled, by owner, and when they are due
+        /// (`Instance+PayloadFetch.swift`).
+        var payloadFetchesDue: [String: Instant] = [:]
+        /// Failed fetches in a row, by owner, for the retry's backoff.
+        var payloadFetchFailures: [String: Int] = [:]
 
         var health: LocalHealth
         var suspicions: [String: Suspicion] = [:]
@@ -148,6 +154,7 @@ extension SWIM {
                 consider(s.reminderDue)
             }
             for r in relays.values { consider(r.wantsNack && !r.nackSent ? r.nackAt : r.expiresAt) }
+            if !payloadFetchesDue.isEmpty { consider(nextPayloadFetchAt) }
             if !broadcasts.isEmpty { consider(nextGossipAt) }
             // Nothing pending at all (a member that left, with nothing to
             // send): a heartbeat every second, as the reaper's timer.
@@ -172,7 +179,7 @@ extension SWIM {
                 if pendingJoins.remove(from) != nil { joined(now) }
                 receiveStreamReply(message, now, &out)
             case .streamFailed(let message, let endpoint):
-                streamFailed(message, to: endpoint)
+                streamFailed(message, to: endpoint, now)
             case .localPayload(let payload, let delta):
                 publishPayload(payload, delta: delta, now, &out)
             case .localMetadata(let metadata):
@@ -197,6 +204,7 @@ extension SWIM {
             }
             expireSuspicions(now, &out)
             relayTick(now, &out)
+            payloadFetchTick(now, &out)
             if now >= nextGossipAt {
                 gossip(now, &out)
                 // Keep the cadence when on time; after an idle spell (no news,
@@ -333,6 +341,8 @@ extension SWIM {
             suspicions[name] = nil
             payloads[name] = nil
             pendingPayloadFetches[name] = nil
+            payloadFetchesDue[name] = nil
+            payloadFetchFailures[name] = nil
         }
 
         /// Up to `count` distinct random members satisfying `accept`, by

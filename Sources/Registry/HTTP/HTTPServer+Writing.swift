@@ -38,7 +38,15 @@ extension HTTPServer {
                 headers.replaceOrAdd(name: "Transfer-Encoding", value: "chunked")
             }
         }
-        if !request.isKeepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        if !request.isKeepAlive {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if request.version.major == 1, request.version.minor == 0 {
+            // An HTTP/1.0 client that asked for keep-alive keeps the connection
+            // only if the answer says so (RFC 9112 appendix C.2.2); otherwise it
+            // waits for the close that ends a 1.0 answer, and the connection,
+            // kept open here, hangs until the idle timeout (`ab -k` did).
+            headers.replaceOrAdd(name: "Connection", value: "keep-alive")
+        }
         try await outbound.write(.head(HTTPResponseHead(version: request.version, status: response.status, headers: headers)))
         switch response.body {
         case .empty:
