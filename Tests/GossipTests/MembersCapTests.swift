@@ -140,8 +140,8 @@ import Testing
         (SWIM.Limits(maximumPayloadSize: 0), false),
         (SWIM.Limits(maximumPayloadSize: SWIM.Limits.minimumPayloadSize - 1), false),
         (SWIM.Limits(maximumPayloadSize: SWIM.Limits.minimumPayloadSize), true),
-        (SWIM.Limits(maximumMembers: 15_079), true),
-        (SWIM.Limits(maximumMembers: 15_080), false),
+        (SWIM.Limits(maximumMembers: 13_808), true),
+        (SWIM.Limits(maximumMembers: 13_809), false),
         (SWIM.Limits(maximumMembers: 2, maximumPayloadSize: SWIM.Limits.maximumStreamMessageSize), false),
         (SWIM.Limits(maximumMembers: .max), false),
     ])

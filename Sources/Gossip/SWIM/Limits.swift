@@ -94,9 +94,11 @@ extension SWIM {
 
         /// The largest encoded member record of a push/pull: a name, an
         /// endpoint (host of at most 255 bytes), incarnation, status,
-        /// metadata and payload generation.
+        /// metadata, payload generation, and the member's public key and
+        /// signature (wire version 2).
         public static let maximumMemberRecordSize =
             1 + MemberName.maximumLength + 1 + 255 + 2 + 8 + 1 + 2 + maximumMetadataSize + 8
+            + MemberIdentity.publicKeyByteCount + MemberIdentity.signatureByteCount
 
         /// Bytes of a push/pull besides its member records and payload bytes
         /// (version, kind, join flag, sender, count, payload header), rounded
