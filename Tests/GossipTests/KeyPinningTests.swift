@@ -211,10 +211,15 @@ import Testing
     }
 
     /// A delta that does not verify is dropped and the whole payload fetched.
-    @Test func unverifiedDeltaFetchesTheWholePayload() {
+    @Test func unverifiedDeltaFetchesTheWholePayload() throws {
         var me = Self.instance()
         let delta = SWIM.Update.payloadDelta(owner: "x", base: 1, generation: 2, delta: [6], signature: Self.payload(2, [1, 6], by: Self.mallory).signature)
-        let out = me.handle(.packet(SWIM.Packet(.gossip(from: "mallory"), updates: [delta]), from: Self.endpoint(66)), at: .zero)
+        _ = me.handle(.packet(SWIM.Packet(.gossip(from: "mallory"), updates: [delta]), from: Self.endpoint(66)), at: .zero)
+        // The fetch is spread like any other (`Instance+PayloadFetch`): due
+        // within the window, then sent to the owner at the next tick.
+        let due = try #require(me.payloadFetchesDue["x"], "a fetch of x's whole payload is scheduled")
+        #expect(due <= .zero + SWIM.Instance.payloadFetchSpread(members: me.groupSize))
+        let out = me.handle(.tick, at: due)
         #expect(out.contains { if case .openStream(.payloadRequest(owner: "x", _), to: Self.endpoint(2)) = $0 { true } else { false } })
         #expect(me.pendingBroadcasts == 0 || !me.broadcastsHoldDelta(of: "x"), "a forged delta is not passed on")
     }

@@ -13,17 +13,24 @@ import Testing
     static let owner = "owner"
     static let ownerEndpoint = endpoint(2)
 
+    /// Alive records of the other members, m-3 to m-1001, each signed by its
+    /// own key (wire version 2); a group of n takes the first n − 2.
+    static let others: [SWIM.MemberState] = (3..<1002).map {
+        MemberIdentity.named("m-\($0)").signed(
+            SWIM.MemberState(name: "m-\($0)", endpoint: endpoint($0), incarnation: 1, status: .alive, metadata: [:], payloadGeneration: 0))
+    }
+    static let ownerIdentity = MemberIdentity.named(owner)
+    static let ownerState = ownerIdentity.signed(
+        SWIM.MemberState(name: owner, endpoint: ownerEndpoint, incarnation: 1, status: .alive, metadata: [:], payloadGeneration: 1))
+
     /// "me" in a group of `members`, told by a push/pull from the owner that
     /// the owner's payload is at generation 1 (the payload itself not sent).
     static func instance(members: Int, seed: UInt64 = 7) -> (SWIM.Instance, [SWIM.Directive]) {
-        var me = SWIM.Instance(settings: .lan, name: "me", endpoint: endpoint(1), hasSeeds: false, seed: seed, now: .zero)
+        var me = SWIM.Instance(
+            settings: .lan, name: "me", endpoint: endpoint(1), identity: .named("me"), hasSeeds: false, seed: seed, now: .zero)
         // The owner last: "me" then knows the whole group when it learns the
         // generation, as every member but a newcomer does.
-        var states = (3..<(members + 1)).map {
-            SWIM.MemberState(name: "m-\($0)", endpoint: endpoint($0), incarnation: 1, status: .alive, metadata: [:], payloadGeneration: 0)
-        }
-        states.append(
-            SWIM.MemberState(name: owner, endpoint: ownerEndpoint, incarnation: 1, status: .alive, metadata: [:], payloadGeneration: 1))
+        let states = Array(others.prefix(max(0, members - 2))) + [ownerState]
         let out = me.handle(
             .streamRequest(
                 id: 1, .pushPull(join: false, from: SWIM.Sender(name: owner, endpoint: ownerEndpoint), members: states, payload: nil),
@@ -136,7 +143,7 @@ import Testing
             case .refused: .streamFailed(request, to: Self.ownerEndpoint)
             case .notHeld: .streamReply(.payloadResponse(owner: Self.owner, payload: nil), from: Self.ownerEndpoint)
             case .answered:
-                .streamReply(.payloadResponse(owner: Self.owner, payload: SWIM.Payload(generation: 1, bytes: [1])), from: Self.ownerEndpoint)
+                .streamReply(.payloadResponse(owner: Self.owner, payload: Self.ownerIdentity.signed(SWIM.Payload(generation: 1, bytes: [1]), owner: Self.owner)), from: Self.ownerEndpoint)
             }
         let out = me.handle(event, at: failedAt)
         #expect(Self.requests(out).isEmpty, "never retried at once")

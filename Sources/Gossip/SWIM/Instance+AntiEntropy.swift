@@ -92,6 +92,7 @@ extension SWIM.Instance {
         case .pushPull(_, let peer, let states, let payload):
             merge(states, sentBy: peer.name, payload: payload, now, &out)
         case .payloadResponse(let owner, let payload):
+            hintedPayloadFetches.remove(owner)
             if let payload { store(payload, of: owner, now, &out) }
             // Not held at the generation we knew of: try again later.
             if (payloads[owner]?.generation ?? 0) < (members[owner]?.payloadGeneration ?? 0) {

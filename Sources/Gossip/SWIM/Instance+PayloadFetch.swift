@@ -21,8 +21,14 @@ extension SWIM.Instance {
 
     /// Schedules a fetch of `owner`'s payload at a random point of the spread
     /// window (`payloadFetchSpread`), unless one is scheduled or outstanding.
-    mutating func requestPayload(of owner: String, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
-        guard let member = members[owner], member.status.isActive, payloadFetchesDue[owner] == nil else { return }
+    /// `hinted`: asked for by a delta that could not be applied or checked,
+    /// whose generation is unsigned news; the fetch then goes out once even
+    /// though the owner's signed record names no newer generation, and asks
+    /// for anything newer than what is held (the owner's answer is signed).
+    mutating func requestPayload(of owner: String, hinted: Bool = false, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
+        guard let member = members[owner], member.status.isActive else { return }
+        if hinted { hintedPayloadFetches.insert(owner) }
+        guard payloadFetchesDue[owner] == nil else { return }
         if let since = pendingPayloadFetches[owner], now - since < Self.payloadFetchRetry { return }
         let spread = Self.payloadFetchSpread(members: groupSize)
         payloadFetchesDue[owner] = now + spread.scaled(by: Double.random(in: 0..<1, using: &random))
@@ -37,6 +43,7 @@ extension SWIM.Instance {
     /// its group is not met by every member again a second later.
     mutating func payloadFetchFailed(_ owner: String, _ now: SWIM.Instant) {
         pendingPayloadFetches[owner] = nil
+        hintedPayloadFetches.remove(owner)
         guard let member = members[owner], member.status.isActive,
             member.payloadGeneration > (payloads[owner]?.generation ?? 0)
         else {
@@ -64,11 +71,13 @@ extension SWIM.Instance {
         guard let first = nextPayloadFetchAt, first <= now else { return }
         for owner in payloadFetchesDue.filter({ $0.value <= now }).keys.sorted() {
             payloadFetchesDue[owner] = nil
+            let held = payloads[owner]?.generation ?? 0
             guard let member = members[owner], member.status.isActive,
-                member.payloadGeneration > (payloads[owner]?.generation ?? 0)
+                member.payloadGeneration > held || hintedPayloadFetches.contains(owner)
             else { continue }
             pendingPayloadFetches[owner] = now
-            out.append(.openStream(.payloadRequest(owner: owner, generation: member.payloadGeneration), to: member.endpoint))
+            let generation = max(member.payloadGeneration, held + 1)
+            out.append(.openStream(.payloadRequest(owner: owner, generation: generation), to: member.endpoint))
         }
     }
 

@@ -113,6 +113,7 @@ extension SWIM.Instance {
             payloads[state.name] = nil
             pendingPayloadFetches[state.name] = nil
             payloadFetchesDue[state.name] = nil
+            hintedPayloadFetches.remove(state.name)
         }
         member.incarnation = state.incarnation
         member.status = .alive
@@ -212,6 +213,7 @@ extension SWIM.Instance {
         suspicions[name] = nil
         pendingPayloadFetches[name] = nil
         payloadFetchesDue[name] = nil
+        hintedPayloadFetches.remove(name)
         if probe?.target == name { probe = nil }
         broadcasts.enqueue(.dead(name: name, incarnation: incarnation, from: accuser, signature: status == .left ? signature : []))
         out.append(.notify(.memberChanged(member.state, previous: previous)))
@@ -263,13 +265,13 @@ extension SWIM.Instance {
         guard let current = payloads[owner], current.generation == base, let merge,
             let merged = merge(current.bytes, delta)
         else {
-            requestPayload(of: owner, now, &out)
+            requestPayload(of: owner, hinted: true, now, &out)
             return
         }
         let result = SWIM.Payload(generation: generation, bytes: merged, signature: signature)
         guard RecordSignature.verifies(payload: result, of: owner, by: member.publicKey) else {
             out.append(.notify(.forged(name: owner, what: "payload delta whose result the member did not sign")))
-            requestPayload(of: owner, now, &out)
+            requestPayload(of: owner, hinted: true, now, &out)
             return
         }
         payloads[owner] = result

@@ -36,6 +36,10 @@ extension SWIM {
         var payloadFetchesDue: [String: Instant] = [:]
         /// Failed fetches in a row, by owner, for the retry's backoff.
         var payloadFetchFailures: [String: Int] = [:]
+        /// Owners whose scheduled fetch a delta asked for (one we could not
+        /// apply or check) rather than their signed record: fetched once even
+        /// if the record names no newer generation (`requestPayload`).
+        var hintedPayloadFetches: Set<String> = []
 
         var health: LocalHealth
         var suspicions: [String: Suspicion] = [:]
@@ -343,6 +347,7 @@ extension SWIM {
             pendingPayloadFetches[name] = nil
             payloadFetchesDue[name] = nil
             payloadFetchFailures[name] = nil
+            hintedPayloadFetches.remove(name)
         }
 
         /// Up to `count` distinct random members satisfying `accept`, by
