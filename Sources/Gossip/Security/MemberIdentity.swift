@@ -52,9 +52,20 @@ public struct MemberIdentity: Sendable, CustomStringConvertible {
 
     /// Reads the identity at `path`, or, if no file is there, generates one
     /// and writes it atomically (a temporary file renamed into place) with
-    /// mode 0600, so a restart under the same file keeps its identity.
+    /// mode 0600, so a restart under the same file keeps its identity. A
+    /// missing parent folder is created with mode 0700 (a Nomad client's
+    /// /var/lib/gossip-mirror on the first start, say).
     public static func loadOrCreate(path: String) throws(LoadError) -> MemberIdentity {
         if FileManager.default.fileExists(atPath: path) { return try load(path: path) }
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty, !FileManager.default.fileExists(atPath: folder) {
+            do {
+                try FileManager.default.createDirectory(
+                    atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            } catch {
+                throw .unwritable(path: path, reason: "cannot create \(folder): \((error as NSError).localizedDescription)")
+            }
+        }
         let identity = generate()
         let temporary = path + ".tmp-\(getpid())"
         let text = identity.base64 + "\n"
