@@ -42,7 +42,7 @@ struct StallingPeerProcessTests {
         let join = SWIM.StreamMessage.pushPull(
             join: true, from: SWIM.Sender(name: member.name, endpoint: member.endpoint),
             members: [member.state(incarnation: 1, metadata: metadata, generation: 1)],
-            payload: SWIM.Payload(generation: 1, bytes: summary.serialized()))
+            payload: member.identity.signed(SWIM.Payload(generation: 1, bytes: summary.serialized()), owner: member.name))
         let relayGossip = SWIM.Endpoint(host: relay.host, port: 7946)
         let answered = try await Task.detached { try member.exchange(join, with: relayGossip) }.value
         try #require(answered != nil, "the relay did not answer the staller's join\n\(String(relay.log.suffix(3000)))")
