@@ -46,7 +46,10 @@ BENCH_TESTS=("${BENCH_TESTS_BUNDLE:-$ROOT/$BENCH_SCRATCH/release/gossip-mirrorPa
 bench_build() {
   echo "== swift build --build-tests ${BENCH_SWIFT_FLAGS[*]} (GOSSIP_MIRROR_BENCHMARKS=1, nice 10)"
   local t=$SECONDS
-  BENCH_NICE=(nice -n 10) bench_swift build --build-tests "${BENCH_SWIFT_FLAGS[@]}" 2>&1 | tail -n 3
+  # An array cannot be a command's prefix assignment (bash would pass the
+  # string "(nice -n 10)"), so it is set for this function's scope.
+  local BENCH_NICE=(nice -n 10)
+  bench_swift build --build-tests "${BENCH_SWIFT_FLAGS[@]}" 2>&1 | tail -n 3
   [ "${PIPESTATUS[0]}" = 0 ] || { echo "the release build failed" >&2; return 1; }
   BENCH_BUILD_SECONDS=$((SECONDS - t))
   echo "   built in $BENCH_BUILD_SECONDS s"
