@@ -217,7 +217,7 @@ import Testing
         _ = me.handle(.packet(SWIM.Packet(.gossip(from: "mallory"), updates: [delta]), from: Self.endpoint(66)), at: .zero)
         // The fetch is spread like any other (`Instance+PayloadFetch`): due
         // within the window, then sent to the owner at the next tick.
-        let due = try #require(me.payloadFetchesDue["x"], "a fetch of x's whole payload is scheduled")
+        let due = try #require(me.payloadFetches.due["x"], "a fetch of x's whole payload is scheduled")
         #expect(due <= .zero + SWIM.Instance.payloadFetchSpread(members: me.groupSize))
         let out = me.handle(.tick, at: due)
         #expect(out.contains { if case .openStream(.payloadRequest(owner: "x", _), to: Self.endpoint(2)) = $0 { true } else { false } })

@@ -77,14 +77,14 @@ import Testing
         #expect(Self.requests(out).isEmpty, "not fetched at the moment the generation is learnt")
         let sent = Self.run(&me, from: .zero, until: .zero + spread)
         #expect(sent.map(\.1) == [Self.owner], "exactly one fetch, from the owner, within \(spread)")
-        #expect(me.payloadFetchesDue.isEmpty)
+        #expect(me.payloadFetches.due.isEmpty)
     }
 
     /// Across members (seeds), the fetches of one generation spread over the
     /// window rather than coming together.
     @Test func fetchesOfManyMembersSpreadOverTheWindow() {
         let spread = SWIM.Instance.payloadFetchSpread(members: 1000)
-        let due = (0..<200).compactMap { seed in Self.instance(members: 1000, seed: UInt64(seed)).0.payloadFetchesDue[Self.owner] }
+        let due = (0..<200).compactMap { seed in Self.instance(members: 1000, seed: UInt64(seed)).0.payloadFetches.due[Self.owner] }
         #expect(due.count == 200)
         let seconds = due.map { ($0 - .zero).seconds }
         let (low, high) = (seconds.min()!, seconds.max()!)
@@ -115,7 +115,7 @@ import Testing
             #expect(Self.run(&me, from: now, until: now + (wait - .milliseconds(1))).isEmpty, "not before \(wait) after failure \(failures)")
             sentAt = Self.run(&me, from: now, until: now + wait + spread).map(\.0)
         }
-        #expect(me.payloadFetchFailures[Self.owner] == 4)
+        #expect(me.payloadFetches.failures[Self.owner] == 4)
     }
 
     enum Outcome: String, CaseIterable, Sendable {

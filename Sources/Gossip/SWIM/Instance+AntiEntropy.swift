@@ -92,14 +92,12 @@ extension SWIM.Instance {
         case .pushPull(_, let peer, let states, let payload):
             merge(states, sentBy: peer.name, payload: payload, now, &out)
         case .payloadResponse(let owner, let payload):
-            hintedPayloadFetches.remove(owner)
             if let payload { store(payload, of: owner, now, &out) }
             // Not held at the generation we knew of: try again later.
             if (payloads[owner]?.generation ?? 0) < (members[owner]?.payloadGeneration ?? 0) {
                 payloadFetchFailed(owner, now)
             } else {
-                pendingPayloadFetches[owner] = nil
-                payloadFetchFailures[owner] = nil
+                payloadFetches.finished(owner)
             }
         case .payloadRequest:
             break
@@ -162,7 +160,7 @@ extension SWIM.Instance {
             return
         }
         payloads[owner] = payload
-        payloadFetchFailures[owner] = nil
+        payloadFetches.payloadArrived(owner)
         if payload.generation > member.payloadGeneration {
             member.payloadGeneration = payload.generation
             store(member)

@@ -27,11 +27,10 @@ extension SWIM.Instance {
     /// for anything newer than what is held (the owner's answer is signed).
     mutating func requestPayload(of owner: String, hinted: Bool = false, _ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         guard let member = members[owner], member.status.isActive else { return }
-        if hinted { hintedPayloadFetches.insert(owner) }
-        guard payloadFetchesDue[owner] == nil else { return }
-        if let since = pendingPayloadFetches[owner], now - since < Self.payloadFetchRetry { return }
+        if hinted { payloadFetches.hint(owner) }
+        guard !payloadFetches.isUnderWay(owner, at: now, retry: Self.payloadFetchRetry) else { return }
         let spread = Self.payloadFetchSpread(members: groupSize)
-        payloadFetchesDue[owner] = now + spread.scaled(by: Double.random(in: 0..<1, using: &random))
+        payloadFetches.schedule(owner, at: now + spread.scaled(by: Double.random(in: 0..<1, using: &random)))
     }
 
     /// A fetch that failed (refused, timed out, or the owner did not hold the
@@ -42,19 +41,16 @@ extension SWIM.Instance {
     /// random share of the spread window, so that an owner too busy to serve
     /// its group is not met by every member again a second later.
     mutating func payloadFetchFailed(_ owner: String, _ now: SWIM.Instant) {
-        pendingPayloadFetches[owner] = nil
-        hintedPayloadFetches.remove(owner)
         guard let member = members[owner], member.status.isActive,
             member.payloadGeneration > (payloads[owner]?.generation ?? 0)
         else {
-            payloadFetchFailures[owner] = nil
+            payloadFetches.finished(owner)
             return
         }
-        let failures = (payloadFetchFailures[owner] ?? 0) + 1
-        payloadFetchFailures[owner] = failures
+        let failures = payloadFetches.failed(owner)
         let spread = Self.payloadFetchSpread(members: groupSize)
-        payloadFetchesDue[owner] =
-            now + Self.payloadFetchBackoff(failures: failures) + spread.scaled(by: Double.random(in: 0..<1, using: &random))
+        payloadFetches.schedule(
+            owner, at: now + Self.payloadFetchBackoff(failures: failures) + spread.scaled(by: Double.random(in: 0..<1, using: &random)))
     }
 
     /// The wait before retrying after `failures` failed fetches in a row:
@@ -64,23 +60,21 @@ extension SWIM.Instance {
     }
 
     /// Sends the fetches that are due, to the owners themselves, in name order
-    /// (dictionary order varies between processes; the instance must be
-    /// reproducible). A fetch no longer needed (the payload came by push/pull
-    /// or a delta, or the owner is gone) is dropped.
+    /// (`PayloadFetches.takeDue`). A fetch no longer needed (the payload came
+    /// by push/pull or a delta, or the owner is gone) is dropped.
     mutating func payloadFetchTick(_ now: SWIM.Instant, _ out: inout [SWIM.Directive]) {
         guard let first = nextPayloadFetchAt, first <= now else { return }
-        for owner in payloadFetchesDue.filter({ $0.value <= now }).keys.sorted() {
-            payloadFetchesDue[owner] = nil
+        for owner in payloadFetches.takeDue(at: now) {
             let held = payloads[owner]?.generation ?? 0
             guard let member = members[owner], member.status.isActive,
-                member.payloadGeneration > held || hintedPayloadFetches.contains(owner)
+                member.payloadGeneration > held || payloadFetches.hinted.contains(owner)
             else { continue }
-            pendingPayloadFetches[owner] = now
+            payloadFetches.sending(owner, at: now)
             let generation = max(member.payloadGeneration, held + 1)
             out.append(.openStream(.payloadRequest(owner: owner, generation: generation), to: member.endpoint))
         }
     }
 
     /// The earliest scheduled fetch, for `nextDeadline`.
-    var nextPayloadFetchAt: SWIM.Instant? { payloadFetchesDue.values.min() }
+    var nextPayloadFetchAt: SWIM.Instant? { payloadFetches.nextDue }
 }

@@ -111,9 +111,7 @@ extension SWIM.Instance {
             member.roundTripTime = nil
             member.payloadGeneration = state.payloadGeneration
             payloads[state.name] = nil
-            pendingPayloadFetches[state.name] = nil
-            payloadFetchesDue[state.name] = nil
-            hintedPayloadFetches.remove(state.name)
+            payloadFetches.forget(state.name)
         }
         member.incarnation = state.incarnation
         member.status = .alive
@@ -211,9 +209,7 @@ extension SWIM.Instance {
         member.statusChangedAt = now
         store(member)
         suspicions[name] = nil
-        pendingPayloadFetches[name] = nil
-        payloadFetchesDue[name] = nil
-        hintedPayloadFetches.remove(name)
+        payloadFetches.forget(name)
         if probe?.target == name { probe = nil }
         broadcasts.enqueue(.dead(name: name, incarnation: incarnation, from: accuser, signature: status == .left ? signature : []))
         out.append(.notify(.memberChanged(member.state, previous: previous)))

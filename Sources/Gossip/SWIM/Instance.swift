@@ -29,17 +29,8 @@ extension SWIM {
         public internal(set) var activeMemberCount = 0
         /// Payloads of other members that this node holds.
         var payloads: [String: Payload] = [:]
-        /// Payload fetches sent, by owner, and when.
-        var pendingPayloadFetches: [String: Instant] = [:]
-        /// Payload fetches scheduled, by owner, and when they are due
-        /// (`Instance+PayloadFetch.swift`).
-        var payloadFetchesDue: [String: Instant] = [:]
-        /// Failed fetches in a row, by owner, for the retry's backoff.
-        var payloadFetchFailures: [String: Int] = [:]
-        /// Owners whose scheduled fetch a delta asked for (one we could not
-        /// apply or check) rather than their signed record: fetched once even
-        /// if the record names no newer generation (`requestPayload`).
-        var hintedPayloadFetches: Set<String> = []
+        /// Fetches of those payloads scheduled or sent (`Instance+PayloadFetch.swift`).
+        var payloadFetches = PayloadFetches()
 
         var health: LocalHealth
         var suspicions: [String: Suspicion] = [:]
@@ -158,7 +149,7 @@ extension SWIM {
                 consider(s.reminderDue)
             }
             for r in relays.values { consider(r.wantsNack && !r.nackSent ? r.nackAt : r.expiresAt) }
-            if !payloadFetchesDue.isEmpty { consider(nextPayloadFetchAt) }
+            consider(payloadFetches.nextDue)
             if !broadcasts.isEmpty { consider(nextGossipAt) }
             // Nothing pending at all (a member that left, with nothing to
             // send): a heartbeat every second, as the reaper's timer.
@@ -344,10 +335,7 @@ extension SWIM {
             if removed.status.isActive { activeMemberCount -= 1 }
             suspicions[name] = nil
             payloads[name] = nil
-            pendingPayloadFetches[name] = nil
-            payloadFetchesDue[name] = nil
-            payloadFetchFailures[name] = nil
-            hintedPayloadFetches.remove(name)
+            payloadFetches.forget(name)
         }
 
         /// Up to `count` distinct random members satisfying `accept`, by
