@@ -4,12 +4,6 @@ import TestSupport
 
 @testable import Gossip
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
 /// Members speak only for themselves, against real `gossip-mirror run`
 /// processes: mallory holds the cluster key and her own signing key, joins
 /// as an honest member, then sends hand-built sealed forgeries in other-1's
@@ -18,20 +12,10 @@ import Musl
 /// /metrics, and its view of other-1, as a member reads it from a push/pull
 /// answer, keeps other-1's key, metadata and signed payload.
 @Suite(.serialized) struct ForgedRecordProcessTests {
-    typealias Hostile = HostileGossipProcessTests
-
     @Test func aMemberWithTheKeyCannotRewriteAnother() async throws {
-        let dir = try ScratchDirectory()
-        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
-        let subnet = LoopbackCluster.subnet(25)
-        let nodes = try await Hostile.cluster(subnet, key: key, dir: dir)
-        defer { for n in nodes { kill(n.pid, SIGKILL) } }
-        let target = nodes[0]
-        let to = SWIM.Endpoint(host: target.host, port: 7946)
-
-        let mallory = try GossipImpostor(name: "mallory", host: "\(subnet).4", keyFile: key)
-        defer { mallory.stop() }
-        mallory.answerPings(incarnation: 1)
+        let cluster = try await MalloryCluster.start(subnet: 25)
+        defer { cluster.stop() }
+        let (nodes, target, to, mallory, subnet) = (cluster.nodes, cluster.target, cluster.to, cluster.mallory, cluster.subnet)
         let me = SWIM.Sender(name: "mallory", endpoint: mallory.endpoint)
         let hello = SWIM.StreamMessage.pushPull(join: true, from: me, members: [mallory.state(incarnation: 1)], payload: nil)
         func view() async throws -> [SWIM.MemberState] {

@@ -106,18 +106,10 @@ import Musl
     }
 
     @Test func absurdCountersAndPayloadsFromAMemberWithTheKeyAreRefused() async throws {
-        let dir = try ScratchDirectory()
-        let key = try LoopbackCluster.writeKey(dir, "cluster.key")
-        let subnet = LoopbackCluster.subnet(22)
-        let nodes = try await Self.cluster(subnet, key: key, dir: dir)
-        defer { for n in nodes { kill(n.pid, SIGKILL) } }
-        let target = nodes[0]
-        let to = SWIM.Endpoint(host: target.host, port: 7946)
-
         // Mallory holds the key and is an honest-looking member: it answers probes.
-        let mallory = try GossipImpostor(name: "mallory", host: "\(subnet).4", keyFile: key)
-        defer { mallory.stop() }
-        mallory.answerPings(incarnation: 1)
+        let cluster = try await MalloryCluster.start(subnet: 22)
+        defer { cluster.stop() }
+        let (nodes, target, to, mallory) = (cluster.nodes, cluster.target, cluster.to, cluster.mallory)
         mallory.gossip([.alive(mallory.state(incarnation: 1))], to: to)
         let joined = await poll(timeout: .seconds(10)) { await target.status()?.state(of: "mallory") == "alive" }
         try #require(joined != nil, "the target did not take mallory as a member\n\(LoopbackCluster.logs(nodes))")

@@ -178,13 +178,7 @@ extension SimulatorTests {
         sim.restart(r, seeds: [cluster[0]])
         sim.send(.localPayload(SWIM.Payload(generation: 1, bytes: Array("new life".utf8)), delta: nil), to: r)
         let newEndpoint = sim.process(r).endpoint
-        let accepted = sim.run(
-            until: { sim in
-                others.allSatisfy { o in
-                    let m = sim.instance(o).member(named: rName)
-                    return m?.status == .alive && m?.endpoint == newEndpoint
-                }
-            }, step: .milliseconds(100), limit: .seconds(180))
+        let accepted = sim.runUntilAlive(rName, at: newEndpoint, in: others, limit: .seconds(180))
         sim.run(for: .seconds(30))
         let oldDead = sim.declarationTimes(of: oldEndpoint, by: others)
         #expect(oldDead.count == others.count, "the old address was not declared dead everywhere")
@@ -226,13 +220,7 @@ extension SimulatorTests {
         sim.run(for: .seconds(2))
         sim.restart(r, seeds: [cluster[0]], newIdentity: true)
         let newEndpoint = sim.process(r).endpoint
-        let accepted = sim.run(
-            until: { sim in
-                others.allSatisfy { o in
-                    let m = sim.instance(o).member(named: rName)
-                    return m?.status == .alive && m?.endpoint == newEndpoint
-                }
-            }, step: .milliseconds(100), limit: .seconds(300))
+        let accepted = sim.runUntilAlive(rName, at: newEndpoint, in: others, limit: .seconds(300))
         let oldDead = sim.declarationTimes(of: oldEndpoint, by: others)
         #expect(accepted != nil, "the restarted member was not accepted everywhere")
         if let accepted, let firstDead = oldDead.values.min() {

@@ -53,6 +53,19 @@ extension Simulator {
         return (cluster, at)
     }
 
+    /// Runs until every one of `observers` holds `name` alive at `endpoint`
+    /// (a restarted member accepted at its new address); when that was, or
+    /// nil after `limit`.
+    func runUntilAlive(_ name: String, at endpoint: SWIM.Endpoint, in observers: [Int], limit: Duration) -> SWIM.Instant? {
+        run(
+            until: { sim in
+                observers.allSatisfy { o in
+                    let m = sim.instance(o).member(named: name)
+                    return m?.status == .alive && m?.endpoint == endpoint
+                }
+            }, step: .milliseconds(100), limit: limit)
+    }
+
     /// When every observer in `observers` first declared `endpoint` dead
     /// (or left), by observer; observers that did not are missing.
     func declarationTimes(of endpoint: SWIM.Endpoint, status: SWIM.Status = .dead, by observers: [Int]) -> [Int: SWIM.Instant] {
