@@ -53,16 +53,19 @@ mapfile -t NAMES < <(for f in "$WORK/out"/*.wallClock.histogram.percentiles.tsv;
 # A benchmark's baseline: in its target, the "baseline: …" benchmark listed
 # after it whose size or variant (the text after the last comma) matches, else
 # the first baseline of the target.
+# Names are package-benchmark's file names: spaces as underscores, and a
+# baseline's begins "baseline:_".
 baseline_for() {
-  local name=$1 target=$2 variant=${1##*, } candidate
+  local name=$1 target=$2 variant=${1##*,_} candidate
   for candidate in "${NAMES[@]}"; do
-    [[ $candidate == baseline_* ]] || continue
+    [[ $candidate == baseline[:_]* ]] || continue
     result_file_target "$candidate" "$target" >/dev/null || continue
     [[ ${candidate##*,_} == "$(printf '%s' "$variant" | tr -c 'A-Za-z0-9_.,-' '_')" ]] && { echo "$candidate"; return; }
   done
   for candidate in "${NAMES[@]}"; do
-    [[ $candidate == baseline_* ]] && result_file_target "$candidate" "$target" >/dev/null && { echo "$candidate"; return; }
+    [[ $candidate == baseline[:_]* ]] && result_file_target "$candidate" "$target" >/dev/null && { echo "$candidate"; return; }
   done
+  return 0  # no baseline in the target: an empty answer, not a failure (set -e)
 }
 result_file_target() { ls "$WORK/out"/*."$2".$1.wallClock.histogram.percentiles.tsv 2>/dev/null | head -n 1; }
 fmt_time() {  # VALUE UNIT
@@ -75,7 +78,7 @@ for f in "$WORK/out"/*.wallClock.histogram.percentiles.tsv; do
   base=${f##*/}
   target=$(sed -E 's/^[^.]*\.([A-Za-z]*Benchmarks)\..*/\1/' <<<"$base")
   name=$(sed -E 's/^[^.]*\.[A-Za-z]*Benchmarks\.//; s/\.wallClock\.histogram\.percentiles\.tsv$//' <<<"$base")
-  [[ $name == baseline_* ]] && continue
+  [[ $name == baseline[:_]* ]] && continue
   unit=$(unit_of "$f")
   p50=$(percentile "$f" 50) p1=$(percentile "$f" 1) p99=$(percentile "$f" 99)
   mf=$(ls "$WORK/out"/*."$target".$name.mallocCountTotal.histogram.percentiles.tsv 2>/dev/null | head -n 1)

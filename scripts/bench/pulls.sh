@@ -24,6 +24,8 @@
 #
 # Usage: scripts/bench/pulls.sh [--no-build] [--no-docs] [--quick]
 # Environment: RUNS (3), SIZES ("10 100 1000", MB = 10^6 bytes), LAYERS (8),
+#   B_OPTIONS (more options for node B's `gossip-mirror run`, e.g.
+#   "--no-cold-pull" to see what the cold pulls' claims cost; with --no-docs),
 #   GOSSIP_MIRROR_BIN, SCRATCH (.build-bench).
 set -Eeuo pipefail
 cd "$(dirname "$0")/../.."
@@ -119,8 +121,9 @@ stop_node() {  # NAME: SIGTERM (a graceful leave), then wait
   wait "$pid" 2>/dev/null || true
 }
 alive_members() { curl -s "http://$IP_B:9090/status.json" | tr -d ' \n' | grep -o '"status":"alive"' | wc -l; }
+# shellcheck disable=SC2086 # B_OPTIONS: options, split at spaces
 start_node pull-b "$IP_B" --store containerd --containerd-sock "$WORK/containerd/containerd.sock" \
-  --containerd-namespace bench --containerd-content-root "$WORK/containerd/root"
+  --containerd-namespace bench --containerd-content-root "$WORK/containerd/root" ${B_OPTIONS:-}
 start_node pull-e "$IP_E" --join "$IP_B:7946" --store oci-layout --oci-layout "$WORK/e-layout"
 wait_for 60 bash -o pipefail -c "'$BIN' members --status-addr '$IP_B:9090' --json | jq -e '[.[] | select(.state == \"alive\")] | length >= 2'" ||
   { echo "B and E did not form a cluster"; cat "$WORK"/pull-*.log; exit 1; }

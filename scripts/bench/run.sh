@@ -203,10 +203,10 @@ if [ "$DOCS" = 1 ] && [ "$QUICK" = 0 ]; then
   cat >"$LOGS/run-section.md" <<EOF
 ## $TITLE
 
-\`scripts/bench/run.sh\` $SCOPE, in $(minutes "$TOTAL") on this machine, the shared release build
-included. The benchmarks ran at normal priority (nice 0) while other engineers' builds ran at
-nice 10 on the same 2 CPUs: absolute figures are provisional; ratios within one run are the
-figures to trust.
+\`scripts/bench/run.sh\` $SCOPE, in $(minutes "$TOTAL") on this machine, $([ -n "$BUILD_SECONDS" ] && echo "the shared release build
+included" || echo "on a release build made before (\`--no-build\`)"). The benchmarks ran at normal priority (nice 0), the simulator
+beside them at nice 19; each section states the machine's load before it. Ratios within one
+run are the figures to trust.
 
 - Date: $STARTED; $(bench_load_note "$LOAD_BEFORE")
 - Machine: $(bench_machine)

@@ -203,12 +203,14 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f MiB", k / 1024}'; }
 # someone each second (ping and ack each way, about 110 bytes sealed), and
 # push/pull: the node starts one exchange per push/pull interval (180 s at
 # 1000 members: 30 s × (⌈log2(1000/32)⌉ + 1)) and answers about as many, each
-# carrying every member's state (about 64 bytes each) both ways.
+# carrying every member's state both ways: about 137 bytes a record on wire
+# version 2 (name, endpoint, incarnation, metadata, generation, public key
+# and signature; 43 bytes on version 1, docs/benchmarks.md "Signed records").
 SUMMARY_BYTES=$(status_json | python3 -c 'import json, sys; print((json.load(sys.stdin).get("catalog") or {}).get("summaryBytes") or 0)' 2>/dev/null || echo 0)
 MODEL_RSS=$(awk -v b="$B_RSS" -v n="$MEMBERS" -v s="$SUMMARY_BYTES" 'BEGIN {print b + (n - 1) * s / 1024 + n}')
 MODEL_BYTES=$(awk -v n="$MEMBERS" 'BEGIN {
   pp = 30 * ((n > 32 ? int(log(n) / log(2) - 5 + 0.999999) : 0) + 1)
-  printf "%.0f", 4 * 110 + 4 * n * 64 / pp }')
+  printf "%.0f", 4 * 110 + 4 * n * 137 / pp }')
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN {print (v < t ? "met" : "**not met**")}'; }
 TABLE="| figure | quiet | busy ($NEWS deltas/s) | alone (baseline) | target |
 |---|---:|---:|---:|---|
